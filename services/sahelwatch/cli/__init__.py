@@ -1,0 +1,54 @@
+"""The ``sahelwatch`` command: worker, topics, publish, subscribe, tag and replay."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from collections.abc import Callable
+
+from sahelwatch import __version__
+from sahelwatch.cli import offline, publish, subscribe, topics, worker
+from sahelwatch.config import ConfigError, load_settings
+
+_COMMANDS: list[tuple[str, Callable[[argparse._SubParsersAction[argparse.ArgumentParser]], None]]] = [
+    ("worker", worker.register),
+    ("topics", topics.register),
+    ("publish", publish.register),
+    ("subscribe", subscribe.register),
+    ("tag", offline.register_tag),
+    ("replay", offline.register_replay),
+]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="sahelwatch",
+        description="Streaming news monitoring for the Sahel. Settings come from SAHELWATCH_* variables (see README).",
+    )
+    parser.add_argument("--version", action="version", version=f"sahelwatch {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for _name, register in _COMMANDS:
+        register(commands)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        settings = load_settings()
+    except ConfigError as exc:
+        print(f"sahelwatch: configuration error: {exc}", file=sys.stderr)
+        return 2
+    try:
+        code: int = args.run(settings, args)
+    except BrokenPipeError:  # output piped into head or less that quit early
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

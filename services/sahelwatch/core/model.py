@@ -1,0 +1,178 @@
+"""The messages that move between the stages, as plain dataclasses.
+
+Their ``to_json``/``from_json`` forms are exactly the ``tagged_article`` and
+``dead_letter`` schemas, so what crosses a topic is what the schema says.
+"""
+
+from __future__ import annotations
+
+import base64
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from sahelwatch.contracts import SCHEMA_VERSION
+
+CleaningPath = Literal["body", "html"]
+
+
+def utc_iso(moment: datetime) -> str:
+    """RFC 3339 in UTC with a Z, millisecond precision: one spelling for every timestamp."""
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def parse_time(value: str) -> datetime:
+    return datetime.fromisoformat(value.replace("z", "Z")).astimezone(UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class Article:
+    """A validated input article; either ``body`` or ``html`` is set."""
+
+    id: str
+    url: str
+    title: str
+    published_at: datetime
+    source: str
+    body: str | None = None
+    html: str | None = None
+    language: str | None = None
+    fetched_at: datetime | None = None
+    authors: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class CleanedText:
+    title: str
+    body: str
+    path: CleaningPath
+    original_chars: int
+
+    @property
+    def removed_chars(self) -> int:
+        return max(0, self.original_chars - len(self.body))
+
+
+@dataclass(frozen=True, slots=True)
+class Duplicate:
+    of: str
+    kind: Literal["exact"]
+    matched_on: Literal["id", "body_sha256"]
+    similarity: float = 1.0
+
+
+@dataclass(slots=True)
+class TaggedArticle:
+    id: str
+    url: str
+    title: str
+    published_at: datetime
+    source: str
+    language: str | None
+    authors: tuple[str, ...]
+    text: CleanedText
+    body_sha256: str
+    received_at: datetime
+    duplicate: Duplicate | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "schema_version": SCHEMA_VERSION,
+            "id": self.id,
+            "url": self.url,
+            "title": self.title,
+            "published_at": utc_iso(self.published_at),
+            "source": self.source,
+            "language": self.language,
+            "authors": list(self.authors),
+            "text": {"title": self.text.title, "body": self.text.body},
+            "cleaning": {
+                "path": self.text.path,
+                "original_chars": self.text.original_chars,
+                "removed_chars": self.text.removed_chars,
+            },
+            "fingerprint": {"body_sha256": self.body_sha256},
+            "duplicate": None
+            if self.duplicate is None
+            else {
+                "of": self.duplicate.of,
+                "kind": self.duplicate.kind,
+                "matched_on": self.duplicate.matched_on,
+                "similarity": self.duplicate.similarity,
+            },
+            "received_at": utc_iso(self.received_at),
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> TaggedArticle:
+        dup = data["duplicate"]
+        return cls(
+            id=data["id"],
+            url=data["url"],
+            title=data["title"],
+            published_at=parse_time(data["published_at"]),
+            source=data["source"],
+            language=data["language"],
+            authors=tuple(data.get("authors", ())),
+            text=CleanedText(
+                title=data["text"]["title"],
+                body=data["text"]["body"],
+                path=data["cleaning"]["path"],
+                original_chars=data["cleaning"]["original_chars"],
+            ),
+            body_sha256=data["fingerprint"]["body_sha256"],
+            received_at=parse_time(data["received_at"]),
+            duplicate=None if dup is None else Duplicate(**dup),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Origin:
+    """Where a raw record was read: a topic position, or a file and line."""
+
+    topic: str
+    partition: int | None = None
+    offset: int | None = None
+    key: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DeadLetter:
+    reason: str
+    message: str
+    original: bytes
+    origin: Origin
+    failed_at: datetime
+    article_id: str | None = None
+    keep_bytes: int = field(default=64 * 1024, repr=False)
+
+    def to_json(self) -> dict[str, Any]:
+        kept = self.original[: self.keep_bytes]
+        text, encoding = _as_text(kept, truncated=len(kept) < len(self.original))
+        return {
+            "schema_version": SCHEMA_VERSION,
+            "reason": self.reason,
+            "message": self.message,
+            "original": text,
+            "original_encoding": encoding,
+            "original_size": len(self.original),
+            "original_truncated": len(kept) < len(self.original),
+            "article_id": self.article_id,
+            "source": {
+                "topic": self.origin.topic,
+                "partition": self.origin.partition,
+                "offset": self.origin.offset,
+                "key": self.origin.key,
+            },
+            "failed_at": utc_iso(self.failed_at),
+        }
+
+
+def _as_text(data: bytes, truncated: bool) -> tuple[str, Literal["utf-8", "base64"]]:
+    """UTF-8 when the bytes are text (a cut may split the last character), else base64."""
+    for trim in range(4 if truncated else 1):
+        try:
+            return data[: len(data) - trim].decode("utf-8"), "utf-8"
+        except UnicodeDecodeError:
+            continue
+    return base64.b64encode(data).decode("ascii"), "base64"

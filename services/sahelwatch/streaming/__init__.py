@@ -1,0 +1,1 @@
+"""The streaming adapter: Faust agents that move records between topics and tables."""

@@ -1,0 +1,150 @@
+"""The Faust application: topology, tables and agents, built from the settings.
+
+Topology (all values raw bytes, encoded and decoded here with orjson, so a bad
+record is caught per message instead of in Faust's deserialiser):
+
+    articles.raw --intake--> <app>-dedup (1 partition) --dedup--> articles.tagged
+         |                                                   \\--> articles.duplicates
+         \\--> articles.deadletter
+
+``intake`` is stateless and runs on every input partition in parallel. Every
+article then passes through the single partition of ``<app>-dedup``, so one
+table sees every id and fingerprint whichever input partition the article came
+from, and its changelog restores it after a crash or a rebalance.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from datetime import UTC, datetime
+from typing import Any
+
+import faust
+import orjson
+from faust.sensors.prometheus import setup_prometheus_sensors
+from faust.types import StreamT, TopicT
+from faust.web import Request, Response, View
+
+from sahelwatch.config import Settings
+from sahelwatch.core.intake import Rejected
+from sahelwatch.core.model import DeadLetter, Origin, TaggedArticle
+from sahelwatch.core.pipeline import Pipeline
+from sahelwatch.streaming import metrics
+from sahelwatch.streaming.credentials import faust_credentials
+
+log = logging.getLogger(__name__)
+
+MAX_REQUEST_BYTES = 16 * 1024 * 1024
+
+
+def create_app(settings: Settings) -> faust.App:
+    app = faust.App(
+        settings.app_id,
+        broker=settings.faust_broker,
+        broker_credentials=faust_credentials(settings.security),
+        store=settings.store,
+        datadir=str(settings.data_dir),
+        topic_partitions=settings.partitions,
+        topic_replication_factor=settings.replication_factor,
+        processing_guarantee="at_least_once",
+        producer_max_request_size=MAX_REQUEST_BYTES,
+        consumer_max_fetch_size=MAX_REQUEST_BYTES,
+        web_bind=settings.web_host,
+        web_host=settings.web_host,
+        web_port=settings.web_port,
+        web_tables_enabled=False,
+        web_router_enabled=False,
+        web_graph_enabled=False,
+        web_stats_enabled=False,
+    )
+    topics = settings.topics
+    raw = _bytes_topic(app, topics.raw)
+    tagged = _bytes_topic(app, topics.tagged)
+    duplicates = _bytes_topic(app, topics.duplicates)
+    deadletter = _bytes_topic(app, topics.deadletter)
+    sequenced = _bytes_topic(app, f"{settings.app_id}-dedup", partitions=1, internal=True)
+    dedup_index = app.Table("dedup-index", default=None, partitions=1, key_type=str, value_type=str)
+    pipeline = Pipeline(max_message_bytes=settings.max_message_bytes)
+
+    @app.agent(raw, name="intake")
+    async def intake(stream: StreamT[bytes]) -> None:
+        async for event in stream.events():
+            message = event.message
+            value: bytes = event.value or b""
+            metrics.articles_received.inc()
+            started = time.perf_counter()
+            try:
+                article = pipeline.prepare(value, received_at=datetime.now(UTC))
+            except Exception as exc:  # a bad record or a stage bug must never stop the worker
+                rejected = exc if isinstance(exc, Rejected) else _processing_error(exc)
+                origin = Origin(message.topic, message.partition, message.offset, _key_text(message.key))
+                letter = DeadLetter(
+                    rejected.reason, rejected.message, value, origin, datetime.now(UTC), rejected.article_id
+                )
+                await deadletter.send(key=message.key, value=orjson.dumps(letter.to_json()))
+                metrics.dead_letters.labels(rejected.reason).inc()
+                continue
+            metrics.stage_seconds.labels("prepare").observe(time.perf_counter() - started)
+            metrics.articles_cleaned.labels(article.text.path).inc()
+            await sequenced.send(key=article.id.encode(), value=orjson.dumps(article.to_json()))
+
+    @app.agent(sequenced, name="dedup", concurrency=1)
+    async def dedup(stream: StreamT[bytes]) -> None:
+        async for value in stream:
+            started = time.perf_counter()
+            article = pipeline.deduplicate(TaggedArticle.from_json(orjson.loads(value)), dedup_index)
+            metrics.stage_seconds.labels("dedup").observe(time.perf_counter() - started)
+            if article.duplicate is None:
+                target, outcome = tagged, "tagged"
+            else:
+                target, outcome = duplicates, "duplicate"
+                metrics.duplicates.labels(article.duplicate.kind, article.duplicate.matched_on).inc()
+            await target.send(key=article.id.encode(), value=orjson.dumps(article.to_json()))
+            metrics.articles_output.labels(outcome).inc()
+
+    setup_prometheus_sensors(app, pattern="/metrics", name_prefix="sahelwatch_faust")
+
+    @app.page("/health")
+    async def health(self: View, request: Request) -> Response:
+        """Ready once partitions are assigned and table recovery is over; 503 until then."""
+        state = _health_state(app)
+        return self.json(state, status=200 if state["status"] == "ok" else 503)
+
+    return app
+
+
+def _bytes_topic(app: faust.App, name: str, partitions: int | None = None, internal: bool = False) -> TopicT:
+    return app.topic(
+        name,
+        key_type=bytes,
+        value_type=bytes,
+        key_serializer="raw",
+        value_serializer="raw",
+        partitions=partitions,
+        internal=internal,
+    )
+
+
+def _health_state(app: faust.App) -> dict[str, Any]:
+    assigned = len(app.consumer.assignment()) if app.consumer is not None else 0
+    recovering = bool(app.in_recovery)
+    rebalancing = bool(app.rebalancing)
+    ready = assigned > 0 and not recovering and not rebalancing
+    return {
+        "status": "ok" if ready else "starting",
+        "assigned_partitions": assigned,
+        "rebalancing": rebalancing,
+        "recovering": recovering,
+    }
+
+
+def _processing_error(exc: Exception) -> Rejected:
+    log.exception("stage failed on a record; sending it to the dead-letter topic")
+    return Rejected("processing_error", f"{type(exc).__name__}: {exc}")
+
+
+def _key_text(key: bytes | None) -> str | None:
+    if key is None:
+        return None
+    return key.decode("utf-8", errors="replace")

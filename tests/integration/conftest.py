@@ -1,0 +1,164 @@
+"""Integration fixtures: the real local broker, and real worker processes.
+
+Each test module gets its own topic names and application id, so runs never
+see each other's messages or state and need no clean-up of the broker.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+from kafka import KafkaConsumer
+
+from sahelwatch.config import Settings, load_settings
+
+pytestmark = pytest.mark.integration
+
+BROKER = os.environ.get("SAHELWATCH_TEST_BROKER", "127.0.0.1:9092")
+SAHELWATCH = str(Path(sys.executable).with_name("sahelwatch"))
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@pytest.fixture(scope="session", autouse=True)
+def broker() -> str:
+    host, port = BROKER.rsplit(":", 1)
+    try:
+        socket.create_connection((host, int(port)), timeout=3).close()
+    except OSError as exc:
+        pytest.fail(f"Kafka is not reachable at {BROKER} ({exc}); start it with `make kafka-up` (make test does)")
+    return BROKER
+
+
+@dataclass
+class Env:
+    """The environment of one isolated deployment: topics, app id, store, web port."""
+
+    vars: dict[str, str]
+    settings: Settings = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.settings = load_settings(self.vars)
+
+    def run_cli(self, *args: str, stdin: bytes | None = None, check: bool = True) -> subprocess.CompletedProcess[str]:
+        result = subprocess.run(
+            [SAHELWATCH, *args],
+            env=os.environ | self.vars,
+            input=stdin.decode() if stdin is not None else None,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        if check and result.returncode != 0:
+            raise AssertionError(f"sahelwatch {' '.join(args)} exited {result.returncode}:\n{result.stderr}")
+        return result
+
+    def consume(self, topic: str, count: int, timeout: float = 60.0) -> list[dict[str, Any]]:
+        """Read at least ``count`` messages of ``topic`` from the beginning (fails after ``timeout``)."""
+        consumer = KafkaConsumer(
+            topic,
+            bootstrap_servers=self.settings.bootstrap_servers,
+            group_id=None,
+            auto_offset_reset="earliest",
+            enable_auto_commit=False,
+        )
+        messages: list[dict[str, Any]] = []
+        deadline = time.monotonic() + timeout
+        try:
+            while len(messages) < count and time.monotonic() < deadline:
+                for records in consumer.poll(timeout_ms=500).values():
+                    messages += [
+                        {"key": r.key, "value": orjson.loads(r.value), "partition": r.partition, "offset": r.offset}
+                        for r in records
+                    ]
+        finally:
+            consumer.close()
+        assert len(messages) >= count, f"{topic}: got {len(messages)} of {count} messages within {timeout}s"
+        return messages
+
+
+@pytest.fixture(scope="module")
+def env(tmp_path_factory: pytest.TempPathFactory, broker: str) -> Env:
+    run = uuid.uuid4().hex[:8]
+    names = ["raw", "tagged", "duplicates", "deadletter", "alerts_actors", "alerts_intervention"]
+    return Env(
+        {
+            "SAHELWATCH_BROKER": broker,
+            "SAHELWATCH_APP_ID": f"swtest-{run}",
+            "SAHELWATCH_DATA_DIR": str(tmp_path_factory.mktemp("worker")),
+            "SAHELWATCH_WEB_PORT": str(_free_port()),
+            **{f"SAHELWATCH_TOPIC_{n.upper()}": f"t{run}.{n}" for n in names},
+        }
+    )
+
+
+class Worker:
+    """A ``sahelwatch worker`` process, its log kept for failure reports."""
+
+    def __init__(self, env: Env, log: Path, **overrides: str) -> None:
+        self.vars = env.vars | overrides
+        self.log_path = log
+        self.port = int(self.vars["SAHELWATCH_WEB_PORT"])
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self, timeout: float = 90.0) -> Worker:
+        with self.log_path.open("ab") as log:
+            self.process = subprocess.Popen(
+                [SAHELWATCH, "worker"], env=os.environ | self.vars, stdout=log, stderr=subprocess.STDOUT
+            )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise AssertionError(f"worker exited with {self.process.returncode}:\n{self.log()}")
+            if self.health().get("status") == "ok":
+                return self
+            time.sleep(0.5)
+        raise AssertionError(f"worker not ready within {timeout}s:\n{self.log()}")
+
+    def health(self) -> dict[str, Any]:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/health", timeout=2) as response:
+                data: dict[str, Any] = orjson.loads(response.read())
+                return data
+        except OSError:
+            return {}
+
+    def metrics(self) -> str:
+        with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/metrics", timeout=5) as response:
+            text: str = response.read().decode()
+            return text
+
+    def stop(self, sig: int = signal.SIGTERM, timeout: float = 60.0) -> int:
+        assert self.process is not None
+        if self.process.poll() is None:
+            self.process.send_signal(sig)
+            self.process.wait(timeout=timeout)
+        return self.process.returncode
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")[-6000:]
+
+
+@pytest.fixture(scope="module")
+def worker(env: Env, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Worker]:
+    running = Worker(env, tmp_path_factory.mktemp("logs") / "worker.log").start()
+    yield running
+    running.stop()
