@@ -29,6 +29,7 @@ cleanup() {
     if "$KAFKA" status >/dev/null 2>&1; then
         "$BIN/sahelwatch" topics delete >/dev/null 2>&1 || true
     fi
+    rm -rf "$demo_dir/store"
     if [ "$started_kafka" = 1 ]; then
         echo "==> stopping Kafka (the demo started it)"
         "$KAFKA" down
