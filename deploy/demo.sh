@@ -70,7 +70,8 @@ echo "==> watching the output topics"
 subscriber_pid=$!
 
 echo "==> publishing the project's sample articles, the shared seeds and one malformed record"
-"$BIN/sahelwatch" publish examples/articles.jsonl examples/page.html examples/note.txt
+"$BIN/sahelwatch" publish examples/articles.jsonl examples/page.html
+"$BIN/sahelwatch" publish --source sahel-dispatch.example --published-at 2023-08-07T09:00:00+00:00 examples/note.txt
 if [ ${#seeds[@]} -gt 0 ]; then
     "$BIN/sahelwatch" publish --source english.almayadeen.net --published-at 2023-08-09T13:00:00+00:00 "${seeds[@]}"
 fi

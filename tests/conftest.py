@@ -14,9 +14,10 @@ SHARED = ROOT.parent / "shared"
 
 def article(**overrides: object) -> dict[str, object]:
     """A valid input article; tests override what they exercise."""
+    article_id = str(overrides.get("id", "t-1"))
     base: dict[str, object] = {
-        "id": "t-1",
-        "url": "https://news.example/t-1",
+        "id": article_id,
+        "url": f"https://news.example/{article_id}",
         "title": "Niger junta rejects ECOWAS ultimatum",
         "published_at": "2023-08-06T12:00:00Z",
         "source": "news.example",

@@ -74,6 +74,8 @@ class Settings:
     web_host: str = "127.0.0.1"
     web_port: int = 6066
     max_message_bytes: int = 2 * 1024 * 1024
+    dedup_retention_hours: int = 168
+    session_timeout_seconds: int = 30
     log_level: str = "info"
     security: Security = Security()
 
@@ -105,6 +107,8 @@ DOCUMENTED: dict[str, tuple[str, str]] = {
     "WEB_HOST": ("Address the worker's HTTP server binds (/health, /metrics)", "127.0.0.1"),
     "WEB_PORT": ("Port of the worker's HTTP server", "6066"),
     "MAX_MESSAGE_BYTES": ("Largest accepted input message; larger ones are dead-lettered", "2097152"),
+    "DEDUP_RETENTION_HOURS": ("How long, in event time, an article is remembered for deduplication", "168"),
+    "SESSION_TIMEOUT_SECONDS": ("How long the group waits for a silent worker before moving its partitions", "30"),
     "LOG_LEVEL": ("debug, info, warning or error", "info"),
     "SECURITY_PROTOCOL": ("PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL", "PLAINTEXT"),
     "SASL_MECHANISM": ("PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512 (with a SASL protocol)", ""),
@@ -234,6 +238,8 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         web_host=_get(env, "WEB_HOST") or Settings.web_host,
         web_port=_int(env, "WEB_PORT", Settings.web_port, 1, 65535),
         max_message_bytes=_int(env, "MAX_MESSAGE_BYTES", Settings.max_message_bytes, 1024, 64 * 1024 * 1024),
+        dedup_retention_hours=_int(env, "DEDUP_RETENTION_HOURS", Settings.dedup_retention_hours, 1, 24 * 366),
+        session_timeout_seconds=_int(env, "SESSION_TIMEOUT_SECONDS", Settings.session_timeout_seconds, 6, 300),
         log_level=_choice(env, "LOG_LEVEL", Settings.log_level, ("debug", "info", "warning", "error")),
         security=_security(env),
     )

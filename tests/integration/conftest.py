@@ -31,7 +31,7 @@ BROKER = os.environ.get("SAHELWATCH_TEST_BROKER", "127.0.0.1:9092")
 SAHELWATCH = str(Path(sys.executable).with_name("sahelwatch"))
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port: int = sock.getsockname()[1]
@@ -97,6 +97,11 @@ class Env:
 
 @pytest.fixture(scope="module")
 def env(tmp_path_factory: pytest.TempPathFactory, broker: str) -> Env:
+    return make_env(tmp_path_factory, broker)
+
+
+def make_env(tmp_path_factory: pytest.TempPathFactory, broker: str) -> Env:
+    """A deployment of its own: fresh topic names, application id, store and web port."""
     run = uuid.uuid4().hex[:8]
     names = ["raw", "tagged", "duplicates", "deadletter", "alerts_actors", "alerts_intervention"]
     return Env(
@@ -104,7 +109,9 @@ def env(tmp_path_factory: pytest.TempPathFactory, broker: str) -> Env:
             "SAHELWATCH_BROKER": broker,
             "SAHELWATCH_APP_ID": f"swtest-{run}",
             "SAHELWATCH_DATA_DIR": str(tmp_path_factory.mktemp("worker")),
-            "SAHELWATCH_WEB_PORT": str(_free_port()),
+            "SAHELWATCH_WEB_PORT": str(free_port()),
+            "SAHELWATCH_DEDUP_RETENTION_HOURS": "8760",  # the examples span weeks; tests republish them
+            "SAHELWATCH_SESSION_TIMEOUT_SECONDS": "8",  # a killed worker's partitions move on quickly
             **{f"SAHELWATCH_TOPIC_{n.upper()}": f"t{run}.{n}" for n in names},
         }
     )

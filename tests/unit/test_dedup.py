@@ -1,4 +1,178 @@
-from sahelwatch.core.dedup import ExactDeduplicator, body_fingerprint
+"""Deduplication on hand-made pairs: every kind of copy is caught, different stories are not merged."""
+
+from __future__ import annotations
+
+import itertools
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from sahelwatch.core.dedup import Candidate, Deduplicator, body_fingerprint
+from sahelwatch.core.dedup.minhash import signature
+
+T0 = datetime(2023, 8, 10, 12, tzinfo=UTC)
+_positions = itertools.count()
+
+STORY = [
+    "West African leaders meeting in Abuja on Thursday ordered the activation of the regional standby force and "
+    "asked their defence chiefs to prepare it for possible deployment in Niger, two weeks after the coup.",
+    "The decision came at the end of an extraordinary summit that lasted most of the day. The leaders did not say how "
+    "many soldiers would take part or when they might move, and several delegations insisted on dialogue.",
+    "The chairman of the bloc told reporters that no option had been taken off the table, including the use of force "
+    "as a last resort, while mediators would keep talking to the officers who now run Niamey.",
+    "In Niamey, supporters of the military council gathered in several districts as the news spread, waving flags "
+    "and chanting slogans against the regional bloc and against the former colonial power.",
+    "Aid agencies warned that sanctions imposed at the end of July were already cutting supplies of food and "
+    "medicine, with hundreds of lorries waiting at closed border crossings in the south of the country.",
+    "Diplomats said a meeting of the region's army chiefs would follow within days to turn the summit's order into "
+    "a plan, and that envoys would return to Niamey before any troops were sent across the border.",
+]
+OTHER_ANGLE = [
+    "Traders in the Niger capital say the price of rice has doubled since the borders closed, and many families now "
+    "eat one meal a day while they wait to see whether regional troops will come.",
+    "At the main market, shopkeepers described empty shelves and long queues for fuel. Several said they supported "
+    "the officers in power but feared that a long standoff with the neighbours would ruin them.",
+    "Electricity cuts have grown longer since the southern neighbour stopped its exports, leaving cold rooms without "
+    "power and forcing butchers to sell their meat at a loss before it spoils in the heat.",
+    "Economists in the capital warned that the country's banks were running short of cash after the regional central "
+    "bank froze its accounts, and that salaries for civil servants might be paid late this month.",
+]
+
+
+def body(paragraphs: list[str]) -> str:
+    return "\n\n".join(paragraphs)
+
+
+def candidate(
+    article_id: str,
+    text: str,
+    *,
+    url: str | None = None,
+    source: str = "a.example",
+    when: datetime = T0,
+    origin: str | None = None,
+) -> Candidate:
+    return Candidate(
+        id=article_id,
+        canonical_url=url or f"https://{source}/{article_id}",
+        source=source,
+        published_at=when,
+        body=text,
+        body_sha256=body_fingerprint(text),
+        origin=origin or f"articles.raw/0/{next(_positions)}",
+    )
+
+
+@pytest.fixture
+def dedup() -> Deduplicator:
+    deduplicator = Deduplicator({})
+    first = deduplicator.check(candidate("orig", body(STORY)), T0)
+    assert first.duplicate is None and first.story_id == "orig"
+    return deduplicator
+
+
+def verdict_of(dedup: Deduplicator, text: str, **kwargs: object) -> tuple[str, str, float] | None:
+    verdict = dedup.check(candidate("copy", text, source="b.example", **kwargs), T0)  # type: ignore[arg-type]
+    d = verdict.duplicate
+    return None if d is None else (d.kind, d.of, d.similarity)
+
+
+def test_the_same_body_under_another_headline_or_outlet_is_exact(dedup: Deduplicator) -> None:
+    assert verdict_of(dedup, body(STORY)) == ("exact", "orig", 1.0)
+
+
+def test_case_and_whitespace_changes_are_exact(dedup: Deduplicator) -> None:
+    assert verdict_of(dedup, body(STORY).upper().replace(" ", "  ")) == ("exact", "orig", 1.0)
+
+
+@pytest.mark.parametrize(
+    "variant",
+    [
+        pytest.param(body(STORY).replace("defence", "defense").replace("lorries", "trucks"), id="spelling-fix"),
+        pytest.param(body([*STORY[:3], OTHER_ANGLE[0], *STORY[3:]]), id="added-paragraph"),
+        pytest.param(body(STORY[:2] + STORY[3:]), id="removed-paragraph"),
+        pytest.param(body(STORY[:4]), id="trimmed-ending"),
+        pytest.param(
+            "Abuja, 10 August (Wire) - " + body(STORY) + "\n\nAdditional reporting by staff.", id="wire-frame"
+        ),
+    ],
+)
+def test_near_copies_are_caught(dedup: Deduplicator, variant: str) -> None:
+    kind, of, similarity = verdict_of(dedup, variant) or ("none", "", 0.0)
+    assert (kind, of) == ("near", "orig")
+    assert 0.2 <= similarity < 1.0
+
+
+def test_a_different_story_on_the_same_event_is_not_merged(dedup: Deduplicator) -> None:
+    assert verdict_of(dedup, body(OTHER_ANGLE)) is None
+
+
+def test_same_url_with_new_text_is_an_update(dedup: Deduplicator) -> None:
+    revised = body([*STORY, "Update: the army chiefs will meet in Accra next week, officials said on Friday."])
+    kind, of, similarity = verdict_of(dedup, revised, url="https://a.example/orig") or ("none", "", 0.0)
+    assert (kind, of) == ("update", "orig")
+    assert similarity > 0.8
+
+
+def test_same_id_with_new_text_is_an_update_and_same_text_is_exact() -> None:
+    dedup = Deduplicator({})
+    dedup.check(candidate("x", body(STORY)), T0)
+    update = dedup.check(candidate("x", body(STORY[:5])), T0).duplicate
+    again = dedup.check(candidate("x", body(STORY)), T0).duplicate
+    assert update is not None and (update.kind, update.matched_on) == ("update", "id")
+    assert again is not None and (again.kind, again.matched_on) == ("exact", "id")
+
+
+def test_syndication_breadth_is_kept_on_the_story(dedup: Deduplicator) -> None:
+    for source in ("b.example", "c.example", "b.example"):
+        verdict = dedup.check(candidate(f"copy-{source}", body(STORY), source=source), T0)
+    assert verdict.story_id == "orig"
+    assert verdict.story_sources == ("a.example", "b.example", "c.example")
+
+
+def test_republishing_a_duplicate_resolves_to_the_first_article(dedup: Deduplicator) -> None:
+    dedup.check(candidate("copy", body(STORY), source="b.example"), T0)
+    again = dedup.check(candidate("copy", body(STORY), source="b.example"), T0).duplicate
+    assert again is not None and (again.of, again.kind) == ("orig", "exact")
+
+
+def test_retention_forgets_old_stories_and_expire_removes_them() -> None:
+    state: dict[str, object] = {}
+    dedup = Deduplicator(state, retention=timedelta(days=7))
+    dedup.check(candidate("old", body(STORY)), T0)
+    later = T0 + timedelta(days=8)
+    assert dedup.expire(later.timestamp()) > 0
+    assert not any("old" in str(value) for key, value in state.items() if key != "meta:watermark")
+    assert dedup.check(candidate("new", body(STORY), when=later), later).duplicate is None
+    assert dedup.check(candidate("newer", body(STORY), when=later), later).duplicate is not None
+
+
+def test_dead_entries_are_ignored_before_any_sweep() -> None:
+    state: dict[str, object] = {}
+    dedup = Deduplicator(state, retention=timedelta(hours=1))
+    dedup.check(candidate("old", body(STORY)), T0)
+    later = T0 + timedelta(minutes=90)  # same day: no sweep yet
+    assert dedup.check(candidate("new", body(STORY), when=later), later).duplicate is None
+    assert "story:old" in state
+
+
+def test_the_event_time_watermark_sweeps_once_a_day_and_ignores_future_dates() -> None:
+    state: dict[str, object] = {}
+    dedup = Deduplicator(state, retention=timedelta(days=1))
+    dedup.check(candidate("d0", body(STORY)), T0)
+    far_future = T0 + timedelta(days=400)
+    dedup.check(candidate("future", body(OTHER_ANGLE), when=far_future), T0)
+    assert "story:d0" in state  # a future-dated article moved no clock
+    two_days = T0 + timedelta(days=2)
+    dedup.check(candidate("d2", "A short note about something else entirely.", when=two_days), two_days)
+    assert "story:d0" not in state
+
+
+def test_short_texts_have_no_signature_and_are_never_near_copies() -> None:
+    assert signature("Troops deployed.") is None
+    dedup = Deduplicator({})
+    dedup.check(candidate("a", "Niger junta closes airspace."), T0)
+    assert dedup.check(candidate("b", "Niger junta reopens airspace."), T0).duplicate is None
 
 
 def test_fingerprint_ignores_case_and_whitespace_only() -> None:
@@ -6,29 +180,11 @@ def test_fingerprint_ignores_case_and_whitespace_only() -> None:
     assert body_fingerprint("Niger junta says") != body_fingerprint("Nigeria junta says")
 
 
-def test_first_occurrence_then_duplicates_by_id_and_by_body() -> None:
-    state: dict[str, str] = {}
-    dedup = ExactDeduplicator(state)
-    assert dedup.check("a", "h1", body_is_empty=False) is None
-    by_id = dedup.check("a", "h2", body_is_empty=False)
-    assert by_id is not None and (by_id.of, by_id.matched_on, by_id.kind) == ("a", "id", "exact")
-    by_body = dedup.check("b", "h1", body_is_empty=False)
-    assert by_body is not None and (by_body.of, by_body.matched_on) == ("a", "body_sha256")
-    # the duplicate's own id now resolves to the first article as well
-    again = dedup.check("b", "h3", body_is_empty=False)
-    assert again is not None and again.of == "a"
-    assert dedup.check("c", "h4", body_is_empty=False) is None
-
-
-def test_empty_bodies_are_never_matched_by_hash() -> None:
-    dedup = ExactDeduplicator({})
-    empty = body_fingerprint("")
-    assert dedup.check("a", empty, body_is_empty=True) is None
-    assert dedup.check("b", empty, body_is_empty=True) is None
-
-
-def test_state_survives_a_new_deduplicator() -> None:
-    state: dict[str, str] = {}
-    ExactDeduplicator(state).check("a", "h1", body_is_empty=False)
-    verdict = ExactDeduplicator(state).check("z", "h1", body_is_empty=False)
-    assert verdict is not None and verdict.of == "a"
+def test_a_redelivery_of_the_same_input_position_is_not_a_duplicate_of_itself() -> None:
+    dedup = Deduplicator({})
+    first = dedup.check(candidate("x", body(STORY), origin="articles.raw/2/41"), T0)
+    redelivered = dedup.check(candidate("x", body(STORY), origin="articles.raw/2/41"), T0)
+    republished = dedup.check(candidate("x", body(STORY), origin="articles.raw/2/97"), T0)
+    assert first.duplicate is None and redelivered.duplicate is None
+    assert redelivered.story_id == "x"
+    assert republished.duplicate is not None and republished.duplicate.kind == "exact"

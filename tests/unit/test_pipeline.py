@@ -1,20 +1,30 @@
+import itertools
 from datetime import UTC, datetime
+from typing import Any
 
+import orjson
 import pytest
 
 from sahelwatch.core.intake import Rejected
+from sahelwatch.core.model import Origin, TaggedArticle
 from sahelwatch.core.pipeline import Pipeline
 from tests.conftest import EXAMPLES, article, encode
 
 NOW = datetime(2023, 8, 10, tzinfo=UTC)
+_offsets = itertools.count()
+
+
+def run(pipeline: Pipeline, raw: bytes, state: dict[str, Any]) -> TaggedArticle:
+    """One message, read from a new position of the input topic."""
+    return pipeline.run(raw, NOW, Origin("articles.raw", 0, next(_offsets)), state)
 
 
 def test_republished_article_and_copied_body_are_duplicates() -> None:
     pipeline, state = Pipeline(2**21), {}
-    first = pipeline.run(encode(article()), NOW, state)
-    again = pipeline.run(encode(article()), NOW, state)
-    copy = pipeline.run(encode(article(id="t-2", url="https://other.example/2", source="other.example")), NOW, state)
-    other = pipeline.run(encode(article(id="t-3", body="A different story about Mali.")), NOW, state)
+    first = run(pipeline, encode(article()), state)
+    again = run(pipeline, encode(article()), state)
+    copy = run(pipeline, encode(article(id="t-2", url="https://other.example/2", source="other.example")), state)
+    other = run(pipeline, encode(article(id="t-3", url="https://news.example/t-3", body="A different story.")), state)
     assert first.duplicate is None
     assert again.duplicate is not None and again.duplicate.matched_on == "id"
     assert copy.duplicate is not None and (copy.duplicate.of, copy.duplicate.matched_on) == ("t-1", "body_sha256")
@@ -23,22 +33,47 @@ def test_republished_article_and_copied_body_are_duplicates() -> None:
 
 def test_whitespace_and_case_changes_do_not_hide_a_copy() -> None:
     pipeline, state = Pipeline(2**21), {}
-    pipeline.run(encode(article(body="Niger junta  rejects\nthe ultimatum.")), NOW, state)
-    copy = pipeline.run(encode(article(id="t-9", body="NIGER junta rejects the ultimatum.")), NOW, state)
+    run(pipeline, encode(article(body="Niger junta  rejects\nthe ultimatum.")), state)
+    copy = run(pipeline, encode(article(id="t-9", body="NIGER junta rejects the ultimatum.")), state)
     assert copy.duplicate is not None
 
 
 def test_rejections_propagate() -> None:
     with pytest.raises(Rejected):
-        Pipeline(2**21).run(b"nope", NOW, {})
+        run(Pipeline(2**21), b"nope", {})
 
 
 def test_examples_hold_exactly_the_planted_duplicates() -> None:
     pipeline, state = Pipeline(2**21), {}
     results = [
-        pipeline.run(line, NOW, state)
-        for line in (EXAMPLES / "articles.jsonl").read_bytes().splitlines()
-        if line.strip()
+        run(pipeline, line, state) for line in (EXAMPLES / "articles.jsonl").read_bytes().splitlines() if line.strip()
     ]
     duplicates = {(a.id, a.duplicate.of) for a in results if a.duplicate}
     assert duplicates == {("sw-demo-015", "sw-demo-011"), ("sw-demo-013", "sw-demo-013")}
+
+
+def test_the_same_page_scraped_twice_with_another_ticker_is_an_exact_duplicate() -> None:
+    story = (EXAMPLES / "articles.jsonl").read_bytes().splitlines()[3]
+    body = orjson.loads(story)["body"]
+    pipeline, state = Pipeline(2**21), {}
+    pages = []
+    for n, ticker in enumerate(
+        ("Stocks rally in Tokyo as yen weakens.", "Storm warning issued for the coast of Kenya.")
+    ):
+        page = f"Home\nWorld\nBREAKING\n{ticker}\nAnother headline about a football transfer.\n\n{body}\n\nMost Read\nX"
+        pages.append(run(pipeline, encode(article(id=f"scrape-{n}", url=f"https://x.example/{n}", body=page)), state))
+    assert pages[0].duplicate is None
+    assert pages[1].duplicate is not None
+    assert (pages[1].duplicate.kind, pages[1].duplicate.matched_on) == ("exact", "body_sha256")
+    assert "Tokyo" not in pages[0].text.body and "Kenya" not in pages[1].text.body
+
+
+def test_language_and_canonical_url_are_filled_in() -> None:
+    french = "La junte au pouvoir à Niamey a annoncé dimanche la fermeture de l'espace aérien du pays, " * 3
+    tagged = run(
+        Pipeline(2**21),
+        encode(article(url="http://www.news.example/a/?utm_source=x", body=french)),
+        {},
+    )
+    assert (tagged.language, tagged.language_detected) == ("fr", True)
+    assert tagged.canonical_url == "https://news.example/a"

@@ -12,17 +12,18 @@ import sys
 from collections import Counter
 from collections.abc import Callable
 from contextlib import ExitStack
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import IO, Any
 
 import orjson
 
 from sahelwatch.config import Settings
 from sahelwatch.core.intake import Rejected
+from sahelwatch.core.model import Origin
 from sahelwatch.core.pipeline import Pipeline
 from sahelwatch.inputs import Record, Refusal, read_records
 
-Step = Callable[[bytes], dict[str, Any]]
+Step = Callable[[bytes, Origin], dict[str, Any]]
 
 
 def register_tag(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -42,16 +43,18 @@ def register_replay(commands: argparse._SubParsersAction[argparse.ArgumentParser
 
 def run_tag(settings: Settings, args: argparse.Namespace) -> int:
     pipeline = Pipeline(settings.max_message_bytes)
-    return _drive(args.paths, sys.stdout, lambda raw: pipeline.prepare(raw, datetime.now(UTC)).to_json())
+    return _drive(
+        args.paths, sys.stdout, lambda raw, origin: pipeline.prepare(raw, datetime.now(UTC), origin).to_json()
+    )
 
 
 def run_replay(settings: Settings, args: argparse.Namespace) -> int:
-    pipeline = Pipeline(settings.max_message_bytes)
-    state: dict[str, str] = {}
+    pipeline = Pipeline(settings.max_message_bytes, timedelta(hours=settings.dedup_retention_hours))
+    state: dict[str, Any] = {}
     outcomes: Counter[str] = Counter()
 
-    def step(raw: bytes) -> dict[str, Any]:
-        article = pipeline.run(raw, datetime.now(UTC), state)
+    def step(raw: bytes, origin: Origin) -> dict[str, Any]:
+        article = pipeline.run(raw, datetime.now(UTC), origin, state)
         outcomes["duplicate" if article.duplicate else "tagged"] += 1
         return article.to_json()
 
@@ -71,7 +74,7 @@ def _drive(paths: list[str], out: IO[str] | None, step: Step) -> int:
             continue
         assert isinstance(item, Record)
         try:
-            result = step(item.value)
+            result = step(item.value, Origin(topic=item.where))
         except Rejected as exc:
             refused[exc.reason] += 1
             print(f"refused {item.where}: {exc.reason}: {exc.message}", file=sys.stderr)

@@ -14,6 +14,8 @@ from typing import Any, Literal
 from sahelwatch.contracts import SCHEMA_VERSION
 
 CleaningPath = Literal["body", "html"]
+DuplicateKind = Literal["exact", "near", "update"]
+MatchedOn = Literal["id", "url", "body_sha256", "minhash"]
 
 
 def utc_iso(moment: datetime) -> str:
@@ -47,6 +49,7 @@ class CleanedText:
     body: str
     path: CleaningPath
     original_chars: int
+    page_date: str | None = None
 
     @property
     def removed_chars(self) -> int:
@@ -55,41 +58,51 @@ class CleanedText:
 
 @dataclass(frozen=True, slots=True)
 class Duplicate:
+    """What an article repeats: ``of`` is the id of the story's first article."""
+
     of: str
-    kind: Literal["exact"]
-    matched_on: Literal["id", "body_sha256"]
-    similarity: float = 1.0
+    kind: DuplicateKind
+    matched_on: MatchedOn
+    similarity: float
 
 
 @dataclass(slots=True)
 class TaggedArticle:
     id: str
     url: str
+    canonical_url: str
     title: str
     published_at: datetime
     source: str
     language: str | None
+    language_detected: bool
     authors: tuple[str, ...]
     text: CleanedText
     body_sha256: str
     received_at: datetime
+    origin: Origin
     duplicate: Duplicate | None = None
+    story_id: str | None = None
+    story_sources: tuple[str, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         return {
             "schema_version": SCHEMA_VERSION,
             "id": self.id,
             "url": self.url,
+            "canonical_url": self.canonical_url,
             "title": self.title,
             "published_at": utc_iso(self.published_at),
             "source": self.source,
             "language": self.language,
+            "language_detected": self.language_detected,
             "authors": list(self.authors),
             "text": {"title": self.text.title, "body": self.text.body},
             "cleaning": {
                 "path": self.text.path,
                 "original_chars": self.text.original_chars,
                 "removed_chars": self.text.removed_chars,
+                "page_date": self.text.page_date,
             },
             "fingerprint": {"body_sha256": self.body_sha256},
             "duplicate": None
@@ -100,29 +113,37 @@ class TaggedArticle:
                 "matched_on": self.duplicate.matched_on,
                 "similarity": self.duplicate.similarity,
             },
+            "story": None if self.story_id is None else {"id": self.story_id, "sources": list(self.story_sources)},
             "received_at": utc_iso(self.received_at),
+            "origin": {"topic": self.origin.topic, "partition": self.origin.partition, "offset": self.origin.offset},
         }
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> TaggedArticle:
-        dup = data["duplicate"]
+        dup, story = data["duplicate"], data["story"]
         return cls(
             id=data["id"],
             url=data["url"],
+            canonical_url=data["canonical_url"],
             title=data["title"],
             published_at=parse_time(data["published_at"]),
             source=data["source"],
             language=data["language"],
+            language_detected=data["language_detected"],
             authors=tuple(data.get("authors", ())),
             text=CleanedText(
                 title=data["text"]["title"],
                 body=data["text"]["body"],
                 path=data["cleaning"]["path"],
                 original_chars=data["cleaning"]["original_chars"],
+                page_date=data["cleaning"]["page_date"],
             ),
             body_sha256=data["fingerprint"]["body_sha256"],
             received_at=parse_time(data["received_at"]),
+            origin=Origin(**data["origin"]),
             duplicate=None if dup is None else Duplicate(**dup),
+            story_id=None if story is None else story["id"],
+            story_sources=() if story is None else tuple(story["sources"]),
         )
 
 
@@ -134,6 +155,9 @@ class Origin:
     partition: int | None = None
     offset: int | None = None
     key: str | None = None
+
+    def position(self) -> str:
+        return f"{self.topic}/{self.partition}/{self.offset}"
 
 
 @dataclass(frozen=True, slots=True)

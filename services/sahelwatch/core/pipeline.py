@@ -8,44 +8,60 @@ both for the offline replay; the stream and the replay call the same code.
 
 from __future__ import annotations
 
-from collections.abc import MutableMapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sahelwatch.core.cleaning import clean
-from sahelwatch.core.dedup import ExactDeduplicator, body_fingerprint
+from sahelwatch.core.cleaning.language import detect_language
+from sahelwatch.core.cleaning.urls import canonical_url
+from sahelwatch.core.dedup import Candidate, Deduplicator, body_fingerprint
+from sahelwatch.core.dedup.deduplicator import State
 from sahelwatch.core.intake import decode_article
-from sahelwatch.core.model import TaggedArticle
+from sahelwatch.core.model import Origin, TaggedArticle
 
 
 @dataclass(frozen=True)
 class Pipeline:
     max_message_bytes: int
+    dedup_retention: timedelta = timedelta(days=7)
 
-    def prepare(self, raw: bytes, received_at: datetime) -> TaggedArticle:
+    def prepare(self, raw: bytes, received_at: datetime, origin: Origin) -> TaggedArticle:
         """Decode, validate and clean one message; raises Rejected when it cannot be used."""
         article = decode_article(raw, self.max_message_bytes)
         text = clean(article)
+        language = article.language or detect_language(text.body)
         return TaggedArticle(
             id=article.id,
             url=article.url,
+            canonical_url=canonical_url(article.url),
             title=article.title,
             published_at=article.published_at,
             source=article.source,
-            language=article.language,
+            language=language,
+            language_detected=article.language is None and language is not None,
             authors=article.authors,
             text=text,
             body_sha256=body_fingerprint(text.body),
             received_at=received_at,
+            origin=origin,
         )
 
-    @staticmethod
-    def deduplicate(article: TaggedArticle, state: MutableMapping[str, str]) -> TaggedArticle:
-        """Mark the article as a duplicate, or record it as a first occurrence."""
-        article.duplicate = ExactDeduplicator(state).check(
-            article.id, article.body_sha256, body_is_empty=not article.text.body
+    def deduplicate(self, article: TaggedArticle, state: State) -> TaggedArticle:
+        """Mark the article as a duplicate, or record it as the first occurrence of its story."""
+        candidate = Candidate(
+            id=article.id,
+            canonical_url=article.canonical_url,
+            source=article.source,
+            published_at=article.published_at,
+            body=article.text.body,
+            body_sha256=article.body_sha256,
+            origin=article.origin.position(),
         )
+        verdict = Deduplicator(state, self.dedup_retention).check(candidate, article.received_at)
+        article.duplicate = verdict.duplicate
+        article.story_id = verdict.story_id
+        article.story_sources = verdict.story_sources
         return article
 
-    def run(self, raw: bytes, received_at: datetime, state: MutableMapping[str, str]) -> TaggedArticle:
-        return self.deduplicate(self.prepare(raw, received_at), state)
+    def run(self, raw: bytes, received_at: datetime, origin: Origin, state: State) -> TaggedArticle:
+        return self.deduplicate(self.prepare(raw, received_at, origin), state)

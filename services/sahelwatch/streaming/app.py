@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import logging
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import faust
@@ -48,6 +48,8 @@ def create_app(settings: Settings) -> faust.App:
         topic_partitions=settings.partitions,
         topic_replication_factor=settings.replication_factor,
         processing_guarantee="at_least_once",
+        broker_session_timeout=settings.session_timeout_seconds,
+        broker_heartbeat_interval=min(3.0, settings.session_timeout_seconds / 3),
         producer_max_request_size=MAX_REQUEST_BYTES,
         consumer_max_fetch_size=MAX_REQUEST_BYTES,
         web_bind=settings.web_host,
@@ -64,8 +66,8 @@ def create_app(settings: Settings) -> faust.App:
     duplicates = _bytes_topic(app, topics.duplicates)
     deadletter = _bytes_topic(app, topics.deadletter)
     sequenced = _bytes_topic(app, f"{settings.app_id}-dedup", partitions=1, internal=True)
-    dedup_index = app.Table("dedup-index", default=None, partitions=1, key_type=str, value_type=str)
-    pipeline = Pipeline(max_message_bytes=settings.max_message_bytes)
+    dedup_index = app.Table("dedup-index", default=None, partitions=1, key_type=str)
+    pipeline = Pipeline(settings.max_message_bytes, timedelta(hours=settings.dedup_retention_hours))
 
     @app.agent(raw, name="intake")
     async def intake(stream: StreamT[bytes]) -> None:
@@ -73,12 +75,12 @@ def create_app(settings: Settings) -> faust.App:
             message = event.message
             value: bytes = event.value or b""
             metrics.articles_received.inc()
+            origin = Origin(message.topic, message.partition, message.offset, _key_text(message.key))
             started = time.perf_counter()
             try:
-                article = pipeline.prepare(value, received_at=datetime.now(UTC))
+                article = pipeline.prepare(value, datetime.now(UTC), origin)
             except Exception as exc:  # a bad record or a stage bug must never stop the worker
                 rejected = exc if isinstance(exc, Rejected) else _processing_error(exc)
-                origin = Origin(message.topic, message.partition, message.offset, _key_text(message.key))
                 letter = DeadLetter(
                     rejected.reason, rejected.message, value, origin, datetime.now(UTC), rejected.article_id
                 )

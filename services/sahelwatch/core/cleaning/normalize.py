@@ -1,7 +1,9 @@
 """Unicode and whitespace normalisation: one spelling of the same text.
 
-Later stages compare and hash text, so invisible differences (NFD accents,
-non-breaking spaces, CRLF, zero-width characters) must not survive.
+Later stages compare, hash and match text, so differences a reader cannot see
+(NFD accents, non-breaking spaces, CRLF, zero-width characters) or does not
+care about (curly against straight quotes, en against em dashes) must not
+survive cleaning.
 """
 
 from __future__ import annotations
@@ -9,19 +11,35 @@ from __future__ import annotations
 import re
 import unicodedata
 
-_INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00ad"), None)
-_SPACES = re.compile(r"[^\S\n]+")
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-_BLANK_LINES = re.compile(r"\n{3,}")
+_REPLACEMENTS = {
+    **dict.fromkeys("\u200b\u200c\u200d\u2060\ufeff\u00ad", ""),  # zero-width characters, soft hyphen
+    **dict.fromkeys("‘’‚‛′`", "'"),
+    **dict.fromkeys("“”„‟″", '"'),
+    **dict.fromkeys("‐‑‒–—―−", "-"),
+    **dict.fromkeys("\u00a0\u2007\u202f\u2009\u200a\u2002\u2003\u3000\t\f\v\x85", " "),
+    **dict.fromkeys("\x00\x01\x02\x03\x04\x05\x06\x07\x08\x0e\x0f\x10\x11\x12\x13\x14\x15\x16\x17", " "),
+    **dict.fromkeys("\x18\x19\x1a\x1b\x1c\x1d\x1e\x1f\x7f", " "),
+    "…": "...",
+    "\r": "\n",
+}
+# One regex finds every character to replace: rare in most text, so this costs one scan.
+_ODD = re.compile("[" + re.escape("".join(_REPLACEMENTS)) + "]")
+_GUILLEMETS = re.compile(r"«\s*|\s*»")
+_SPACES = re.compile(r"  +")
+_LINE_EDGES = re.compile(r" +\n|\n +")
+_BLANK_LINES = re.compile(r"\n\n\n+")
 
 
 def normalize_text(text: str) -> str:
-    """NFC, no control or zero-width characters, single spaces, paragraphs split by one blank line."""
-    text = unicodedata.normalize("NFC", text).translate(_INVISIBLE)
-    text = text.replace("\r\n", "\n").replace("\r", "\n")
-    text = _CONTROL.sub(" ", text)
-    lines = (_SPACES.sub(" ", line).strip() for line in text.split("\n"))
-    return _BLANK_LINES.sub("\n\n", "\n".join(lines)).strip()
+    """NFC; plain quotes and dashes; single spaces; paragraphs split by one blank line."""
+    if not unicodedata.is_normalized("NFC", text):
+        text = unicodedata.normalize("NFC", text)
+    text = _ODD.sub(lambda m: _REPLACEMENTS[m.group()], text.replace("\r\n", "\n"))
+    if "«" in text or "»" in text:
+        text = _GUILLEMETS.sub('"', text)
+    text = _SPACES.sub(" ", text)
+    text = _LINE_EDGES.sub("\n", text)
+    return _BLANK_LINES.sub("\n\n", text).strip()
 
 
 def normalize_line(text: str) -> str:

@@ -1,5 +1,6 @@
-"""Deduplication: decide whether an article is a first occurrence."""
+"""Deduplication: is an article the first occurrence of its story?"""
 
-from sahelwatch.core.dedup.exact import ExactDeduplicator, body_fingerprint
+from sahelwatch.core.dedup.deduplicator import Candidate, Deduplicator, Verdict
+from sahelwatch.core.dedup.fingerprint import body_fingerprint
 
-__all__ = ["ExactDeduplicator", "body_fingerprint"]
+__all__ = ["Candidate", "Deduplicator", "Verdict", "body_fingerprint"]

@@ -1,0 +1,97 @@
+"""MinHash signatures of word 3-gram shingles, and LSH band keys to find candidates.
+
+Chosen over SimHash by measurement (``make bench``): an added or removed
+paragraph moves Jaccard similarity predictably (about 0.8 for one paragraph in
+six), where SimHash's Hamming distance scatters, and a trimmed ending is caught
+by containment, which MinHash with the set sizes can estimate.
+"""
+
+from __future__ import annotations
+
+import zlib
+from dataclasses import dataclass, field
+
+import numpy as np
+
+LEAD_SHINGLES = 30  # the opening words: where two pages sharing site furniture still differ
+NUM_PERM = 64
+BANDS = 32  # 2 rows a band: a pair at Jaccard 0.25 (a copy cut by a third) is a candidate 87% of the time
+ROWS = NUM_PERM // BANDS
+MIN_SHINGLES = 15  # below this a text is too short to call a near copy of anything
+
+_rng = np.random.default_rng(20230726)  # fixed: signatures must agree across workers and restarts
+_A = _rng.integers(1, 2**63, size=NUM_PERM, dtype=np.uint64) | np.uint64(1)
+_B = _rng.integers(0, 2**63, size=NUM_PERM, dtype=np.uint64)
+_MIX = (np.uint64(0x9E3779B97F4A7C15), np.uint64(0xC2B2AE3D27D4EB4F), np.uint64(0x165667B19E3779F9))
+_token_hashes: dict[str, int] = {}
+
+
+@dataclass(frozen=True, slots=True)
+class Signature:
+    """MinHash values, the shingle count and the opening shingles (persisted); the full set (not persisted)."""
+
+    values: tuple[int, ...]
+    shingles: int
+    lead: tuple[int, ...]
+    shingle_set: np.ndarray | None = field(default=None, compare=False, repr=False)
+
+    def jaccard(self, other: Signature) -> float:
+        """Estimated Jaccard similarity of the two shingle sets."""
+        return sum(a == b for a, b in zip(self.values, other.values, strict=True)) / NUM_PERM
+
+    def containment(self, other: Signature) -> float:
+        """Estimated share of the smaller set found in the larger: 1.0 for a trimmed copy."""
+        j = self.jaccard(other)
+        intersection = j * (self.shingles + other.shingles) / (1 + j)
+        return min(1.0, intersection / min(self.shingles, other.shingles))
+
+    def lead_found_in(self, other: Signature) -> float:
+        """Share of this text's opening shingles present anywhere in ``other`` (which must hold its set).
+
+        Pages of one site share menus and teaser headlines, which can make two
+        different stories look alike; a copy keeps the story's opening.
+        """
+        if other.shingle_set is None or not self.lead:
+            return 0.0
+        lead = np.array(self.lead, dtype=np.uint64)
+        positions = np.minimum(np.searchsorted(other.shingle_set, lead), len(other.shingle_set) - 1)
+        return float((other.shingle_set[positions] == lead).mean())  # the set is sorted (np.unique)
+
+    def band_keys(self) -> list[str]:
+        return [
+            f"{band}:{zlib.crc32(repr(self.values[band * ROWS : (band + 1) * ROWS]).encode()):08x}"
+            for band in range(BANDS)
+        ]
+
+
+def signature(text: str) -> Signature | None:
+    """The MinHash signature of a text, or None when it is too short to compare."""
+    tokens = text.casefold().split()  # punctuation stays on words: copies keep it too, and splitting is fast
+    if len(tokens) < MIN_SHINGLES + 2:
+        return None
+    hashes = np.array(_token_hashes_of(tokens), dtype=np.uint64)
+    ordered = (hashes[:-2] * _MIX[0] + hashes[1:-1] * _MIX[1] + hashes[2:] * _MIX[2]) >> np.uint64(32)
+    shingles = np.unique(ordered)
+    if len(shingles) < MIN_SHINGLES:
+        return None
+    permuted = (shingles[:, None] * _A[None, :] + _B[None, :]) >> np.uint64(32)
+    return Signature(
+        values=tuple(int(v) for v in permuted.min(axis=0)),
+        shingles=len(shingles),
+        lead=tuple(int(v) for v in ordered[:LEAD_SHINGLES]),
+        shingle_set=shingles,
+    )
+
+
+def _token_hashes_of(tokens: list[str]) -> list[int]:
+    """Stable 32-bit token hashes (Python's own hash() differs between processes), memoised."""
+    lookup = _token_hashes.get
+    values = [lookup(t) for t in tokens]
+    if None in values:
+        if len(_token_hashes) > 500_000:
+            _token_hashes.clear()
+        for index, value in enumerate(values):
+            if value is None:
+                token = tokens[index]
+                values[index] = _token_hashes.setdefault(token, zlib.crc32(token.encode()))
+    return values  # type: ignore[return-value]  # every None was replaced above
