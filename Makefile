@@ -12,6 +12,7 @@ help:
 	@echo "make demo     start Kafka and a worker, publish the sample articles, show what comes out, stop"
 	@echo "make test     unit tests, then integration tests on the real local broker"
 	@echo "make lint     ruff and mypy"
+	@echo "make bench    measure cleaning and dedup on ../shared/corpus (figures printed and kept in .local/bench/)"
 	@echo "make kafka-up / kafka-down   the local Kafka 3.9.1 broker (127.0.0.1:9092)"
 	@echo "make worker   run a worker in the foreground against the local broker"
 
@@ -47,9 +48,12 @@ test-integration: $(STAMP)
 	deploy/with-kafka.sh $(BIN)/pytest -q tests/integration
 
 lint: $(STAMP)
-	$(BIN)/ruff check services tests
-	$(BIN)/ruff format --check services tests
+	$(BIN)/ruff check services tests bench
+	$(BIN)/ruff format --check services tests bench
 	$(BIN)/mypy
+
+bench: $(STAMP)
+	$(BIN)/python bench/clean_dedup.py
 
 clean:
 	rm -rf .local/worker .pytest_cache .mypy_cache .ruff_cache

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from sahelwatch.core.dedup import Candidate, Deduplicator, body_fingerprint
+from sahelwatch.core.dedup import Candidate, Deduplicator, body_fingerprint, index_bands
 from sahelwatch.core.dedup.minhash import signature
 
 T0 = datetime(2023, 8, 10, 12, tzinfo=UTC)
@@ -65,7 +65,7 @@ def candidate(
 
 @pytest.fixture
 def dedup() -> Deduplicator:
-    deduplicator = Deduplicator({})
+    deduplicator = Deduplicator({}, {})
     first = deduplicator.check(candidate("orig", body(STORY)), T0)
     assert first.duplicate is None and first.story_id == "orig"
     return deduplicator
@@ -115,7 +115,7 @@ def test_same_url_with_new_text_is_an_update(dedup: Deduplicator) -> None:
 
 
 def test_same_id_with_new_text_is_an_update_and_same_text_is_exact() -> None:
-    dedup = Deduplicator({})
+    dedup = Deduplicator({}, {})
     dedup.check(candidate("x", body(STORY)), T0)
     update = dedup.check(candidate("x", body(STORY[:5])), T0).duplicate
     again = dedup.check(candidate("x", body(STORY)), T0).duplicate
@@ -138,7 +138,7 @@ def test_republishing_a_duplicate_resolves_to_the_first_article(dedup: Deduplica
 
 def test_retention_forgets_old_stories_and_expire_removes_them() -> None:
     state: dict[str, object] = {}
-    dedup = Deduplicator(state, retention=timedelta(days=7))
+    dedup = Deduplicator(state, {}, retention=timedelta(days=7))
     dedup.check(candidate("old", body(STORY)), T0)
     later = T0 + timedelta(days=8)
     assert dedup.expire(later.timestamp()) > 0
@@ -149,7 +149,7 @@ def test_retention_forgets_old_stories_and_expire_removes_them() -> None:
 
 def test_dead_entries_are_ignored_before_any_sweep() -> None:
     state: dict[str, object] = {}
-    dedup = Deduplicator(state, retention=timedelta(hours=1))
+    dedup = Deduplicator(state, {}, retention=timedelta(hours=1))
     dedup.check(candidate("old", body(STORY)), T0)
     later = T0 + timedelta(minutes=90)  # same day: no sweep yet
     assert dedup.check(candidate("new", body(STORY), when=later), later).duplicate is None
@@ -158,7 +158,7 @@ def test_dead_entries_are_ignored_before_any_sweep() -> None:
 
 def test_the_event_time_watermark_sweeps_once_a_day_and_ignores_future_dates() -> None:
     state: dict[str, object] = {}
-    dedup = Deduplicator(state, retention=timedelta(days=1))
+    dedup = Deduplicator(state, {}, retention=timedelta(days=1))
     dedup.check(candidate("d0", body(STORY)), T0)
     far_future = T0 + timedelta(days=400)
     dedup.check(candidate("future", body(OTHER_ANGLE), when=far_future), T0)
@@ -170,7 +170,7 @@ def test_the_event_time_watermark_sweeps_once_a_day_and_ignores_future_dates() -
 
 def test_short_texts_have_no_signature_and_are_never_near_copies() -> None:
     assert signature("Troops deployed.") is None
-    dedup = Deduplicator({})
+    dedup = Deduplicator({}, {})
     dedup.check(candidate("a", "Niger junta closes airspace."), T0)
     assert dedup.check(candidate("b", "Niger junta reopens airspace."), T0).duplicate is None
 
@@ -181,10 +181,22 @@ def test_fingerprint_ignores_case_and_whitespace_only() -> None:
 
 
 def test_a_redelivery_of_the_same_input_position_is_not_a_duplicate_of_itself() -> None:
-    dedup = Deduplicator({})
+    dedup = Deduplicator({}, {})
     first = dedup.check(candidate("x", body(STORY), origin="articles.raw/2/41"), T0)
     redelivered = dedup.check(candidate("x", body(STORY), origin="articles.raw/2/41"), T0)
     republished = dedup.check(candidate("x", body(STORY), origin="articles.raw/2/97"), T0)
     assert first.duplicate is None and redelivered.duplicate is None
     assert redelivered.story_id == "x"
     assert republished.duplicate is not None and republished.duplicate.kind == "exact"
+
+
+def test_the_band_index_rebuilt_from_the_state_finds_the_same_near_copies() -> None:
+    state: dict[str, object] = {}
+    live = Deduplicator(state, {})
+    live.check(candidate("orig", body(STORY)), T0)
+    live.check(candidate("other", body(OTHER_ANGLE)), T0)
+    restarted = Deduplicator(state, index_bands(state))  # a new worker: durable state, derived index
+    verdict = restarted.check(candidate("copy", body(STORY[:2] + STORY[3:]), source="b.example"), T0)
+    assert verdict.duplicate is not None
+    assert (verdict.duplicate.kind, verdict.duplicate.of) == ("near", "orig")
+    assert not any(key.startswith("band") for key in state)  # the index costs no durable writes

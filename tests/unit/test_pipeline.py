@@ -5,6 +5,7 @@ from typing import Any
 import orjson
 import pytest
 
+from sahelwatch.core.dedup import Bands
 from sahelwatch.core.intake import Rejected
 from sahelwatch.core.model import Origin, TaggedArticle
 from sahelwatch.core.pipeline import Pipeline
@@ -14,13 +15,21 @@ NOW = datetime(2023, 8, 10, tzinfo=UTC)
 _offsets = itertools.count()
 
 
-def run(pipeline: Pipeline, raw: bytes, state: dict[str, Any]) -> TaggedArticle:
+class Store:
+    """The dedup state and its band index, as a worker holds them."""
+
+    def __init__(self) -> None:
+        self.state: dict[str, Any] = {}
+        self.bands: Bands = {}
+
+
+def run(pipeline: Pipeline, raw: bytes, store: Store) -> TaggedArticle:
     """One message, read from a new position of the input topic."""
-    return pipeline.run(raw, NOW, Origin("articles.raw", 0, next(_offsets)), state)
+    return pipeline.run(raw, NOW, Origin("articles.raw", 0, next(_offsets)), store.state, store.bands)
 
 
 def test_republished_article_and_copied_body_are_duplicates() -> None:
-    pipeline, state = Pipeline(2**21), {}
+    pipeline, state = Pipeline(2**21), Store()
     first = run(pipeline, encode(article()), state)
     again = run(pipeline, encode(article()), state)
     copy = run(pipeline, encode(article(id="t-2", url="https://other.example/2", source="other.example")), state)
@@ -32,7 +41,7 @@ def test_republished_article_and_copied_body_are_duplicates() -> None:
 
 
 def test_whitespace_and_case_changes_do_not_hide_a_copy() -> None:
-    pipeline, state = Pipeline(2**21), {}
+    pipeline, state = Pipeline(2**21), Store()
     run(pipeline, encode(article(body="Niger junta  rejects\nthe ultimatum.")), state)
     copy = run(pipeline, encode(article(id="t-9", body="NIGER junta rejects the ultimatum.")), state)
     assert copy.duplicate is not None
@@ -40,11 +49,11 @@ def test_whitespace_and_case_changes_do_not_hide_a_copy() -> None:
 
 def test_rejections_propagate() -> None:
     with pytest.raises(Rejected):
-        run(Pipeline(2**21), b"nope", {})
+        run(Pipeline(2**21), b"nope", Store())
 
 
 def test_examples_hold_exactly_the_planted_duplicates() -> None:
-    pipeline, state = Pipeline(2**21), {}
+    pipeline, state = Pipeline(2**21), Store()
     results = [
         run(pipeline, line, state) for line in (EXAMPLES / "articles.jsonl").read_bytes().splitlines() if line.strip()
     ]
@@ -55,7 +64,7 @@ def test_examples_hold_exactly_the_planted_duplicates() -> None:
 def test_the_same_page_scraped_twice_with_another_ticker_is_an_exact_duplicate() -> None:
     story = (EXAMPLES / "articles.jsonl").read_bytes().splitlines()[3]
     body = orjson.loads(story)["body"]
-    pipeline, state = Pipeline(2**21), {}
+    pipeline, state = Pipeline(2**21), Store()
     pages = []
     for n, ticker in enumerate(
         ("Stocks rally in Tokyo as yen weakens.", "Storm warning issued for the coast of Kenya.")
@@ -73,7 +82,7 @@ def test_language_and_canonical_url_are_filled_in() -> None:
     tagged = run(
         Pipeline(2**21),
         encode(article(url="http://www.news.example/a/?utm_source=x", body=french)),
-        {},
+        Store(),
     )
     assert (tagged.language, tagged.language_detected) == ("fr", True)
     assert tagged.canonical_url == "https://news.example/a"

@@ -18,6 +18,7 @@ from typing import IO, Any
 import orjson
 
 from sahelwatch.config import Settings
+from sahelwatch.core.dedup import Bands
 from sahelwatch.core.intake import Rejected
 from sahelwatch.core.model import Origin
 from sahelwatch.core.pipeline import Pipeline
@@ -51,10 +52,11 @@ def run_tag(settings: Settings, args: argparse.Namespace) -> int:
 def run_replay(settings: Settings, args: argparse.Namespace) -> int:
     pipeline = Pipeline(settings.max_message_bytes, timedelta(hours=settings.dedup_retention_hours))
     state: dict[str, Any] = {}
+    bands: Bands = {}
     outcomes: Counter[str] = Counter()
 
     def step(raw: bytes, origin: Origin) -> dict[str, Any]:
-        article = pipeline.run(raw, datetime.now(UTC), origin, state)
+        article = pipeline.run(raw, datetime.now(UTC), origin, state, bands)
         outcomes["duplicate" if article.duplicate else "tagged"] += 1
         return article.to_json()
 

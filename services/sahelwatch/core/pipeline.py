@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from sahelwatch.core.cleaning import clean
 from sahelwatch.core.cleaning.language import detect_language
 from sahelwatch.core.cleaning.urls import canonical_url
-from sahelwatch.core.dedup import Candidate, Deduplicator, body_fingerprint
+from sahelwatch.core.dedup import Bands, Candidate, Deduplicator, body_fingerprint
 from sahelwatch.core.dedup.deduplicator import State
 from sahelwatch.core.intake import decode_article
 from sahelwatch.core.model import Origin, TaggedArticle
@@ -46,7 +46,7 @@ class Pipeline:
             origin=origin,
         )
 
-    def deduplicate(self, article: TaggedArticle, state: State) -> TaggedArticle:
+    def deduplicate(self, article: TaggedArticle, state: State, bands: Bands) -> TaggedArticle:
         """Mark the article as a duplicate, or record it as the first occurrence of its story."""
         candidate = Candidate(
             id=article.id,
@@ -57,11 +57,11 @@ class Pipeline:
             body_sha256=article.body_sha256,
             origin=article.origin.position(),
         )
-        verdict = Deduplicator(state, self.dedup_retention).check(candidate, article.received_at)
+        verdict = Deduplicator(state, bands, self.dedup_retention).check(candidate, article.received_at)
         article.duplicate = verdict.duplicate
         article.story_id = verdict.story_id
         article.story_sources = verdict.story_sources
         return article
 
-    def run(self, raw: bytes, received_at: datetime, origin: Origin, state: State) -> TaggedArticle:
-        return self.deduplicate(self.prepare(raw, received_at, origin), state)
+    def run(self, raw: bytes, received_at: datetime, origin: Origin, state: State, bands: Bands) -> TaggedArticle:
+        return self.deduplicate(self.prepare(raw, received_at, origin), state, bands)

@@ -25,8 +25,10 @@ import orjson
 from faust.sensors.prometheus import setup_prometheus_sensors
 from faust.types import StreamT, TopicT
 from faust.web import Request, Response, View
+from mode.types.signals import BaseSignalT
 
 from sahelwatch.config import Settings
+from sahelwatch.core.dedup import Bands, index_bands
 from sahelwatch.core.intake import Rejected
 from sahelwatch.core.model import DeadLetter, Origin, TaggedArticle
 from sahelwatch.core.pipeline import Pipeline
@@ -91,11 +93,21 @@ def create_app(settings: Settings) -> faust.App:
             metrics.articles_cleaned.labels(article.text.path).inc()
             await sequenced.send(key=article.id.encode(), value=orjson.dumps(article.to_json()))
 
+    band_index = _BandIndex()
+
+    @app.on_partitions_assigned.connect
+    def _reindex_after_rebalance(sender: Any, /, *args: Any, signal: BaseSignalT[Any], **kwargs: Any) -> None:
+        band_index.stale = True  # the table may now hold stories this worker has not indexed
+
     @app.agent(sequenced, name="dedup", concurrency=1)
     async def dedup(stream: StreamT[bytes]) -> None:
         async for value in stream:
             started = time.perf_counter()
-            article = pipeline.deduplicate(TaggedArticle.from_json(orjson.loads(value)), dedup_index)
+            if band_index.stale:  # events flow only once the table is recovered, so it is complete here
+                band_index.bands, band_index.stale = index_bands(dedup_index), False
+                log.info("rebuilt the LSH band index: %d bands", len(band_index.bands))
+            article = TaggedArticle.from_json(orjson.loads(value))
+            pipeline.deduplicate(article, dedup_index, band_index.bands)
             metrics.stage_seconds.labels("dedup").observe(time.perf_counter() - started)
             if article.duplicate is None:
                 target, outcome = tagged, "tagged"
@@ -114,6 +126,14 @@ def create_app(settings: Settings) -> faust.App:
         return self.json(state, status=200 if state["status"] == "ok" else 503)
 
     return app
+
+
+class _BandIndex:
+    """The in-memory LSH index of the dedup table, rebuilt after every assignment."""
+
+    def __init__(self) -> None:
+        self.bands: Bands = {}
+        self.stale = True
 
 
 def _bytes_topic(app: faust.App, name: str, partitions: int | None = None, internal: bool = False) -> TopicT:

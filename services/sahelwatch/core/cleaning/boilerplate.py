@@ -17,7 +17,6 @@ from dataclasses import dataclass
 from enum import Enum
 
 _BULLET = re.compile(r"^\s*(?:[•·▪►▶◦‣∙*]|-(?=\s))\s*")
-_WORD = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)?")
 _SENTENCE_END = re.compile(r"[.!?…»\"”’)]\s*$")
 
 # One line of furniture wherever it stands (an inline "Read more: ..." link, a share bar).
@@ -61,6 +60,7 @@ _TAIL = re.compile(
     re.IGNORECASE | re.VERBOSE,
 )
 _MAX_TICKER_LINES = 25
+_PUNCTUATION = ".,;:!?\"'()[]«»"
 
 _STOPWORDS = frozenset(
     [
@@ -259,21 +259,24 @@ def _classify(lines: Sequence[str | None]) -> list[_Line]:
         sentence_like = _SENTENCE_END.search(text) is not None
         if not text or _FURNITURE_LINE.match(text):
             kind = _Kind.SKIP
-        elif _CONSENT.search(text):
+        elif "cookie" in text.casefold() and _CONSENT.search(text):
             kind = _Kind.BAD
+        elif len(text) >= 250 or (len(text) >= 120 and _stopword_density(text) >= 0.2):
+            kind = _Kind.GOOD
+        elif bulleted:
+            kind = _Kind.BAD
+        elif len(text) >= 60 and sentence_like and _stopword_density(text) >= 0.15:
+            kind = _Kind.NEAR
         else:
-            words = _WORD.findall(text.casefold())
-            density = sum(w in _STOPWORDS for w in words) / len(words) if words else 0.0
-            if len(text) >= 250 or (len(text) >= 120 and density >= 0.2):
-                kind = _Kind.GOOD
-            elif bulleted:
-                kind = _Kind.BAD
-            elif len(text) >= 60 and sentence_like and density >= 0.15:
-                kind = _Kind.NEAR
-            else:
-                kind = _Kind.SHORT
+            kind = _Kind.SHORT
         result.append(_Line(text, kind, sentence_like))
     return result
+
+
+def _stopword_density(text: str) -> float:
+    """Share of function words: high in prose, low in menus, headlines and tag lists."""
+    words = text.casefold().split()
+    return sum(w.strip(_PUNCTUATION) in _STOPWORDS for w in words) / len(words) if words else 0.0
 
 
 def _resolve(lines: Sequence[_Line]) -> list[str]:

@@ -1,13 +1,18 @@
 """Is this article a story seen before: exactly, as a near copy, or as an update?
 
-All state lives in one mutable mapping (a dict offline, a Faust table in the
+The durable state is one mutable mapping (a dict offline, a Faust table in the
 worker), with JSON-able values so the table's changelog can carry it:
 
     id:<article id>        -> [story id, published epoch]
     url:<canonical url>    -> [story id, published epoch]
     body:<sha256>          -> [story id, published epoch]
-    band:<i>:<hash>        -> [[story id, published epoch], ...]   (LSH buckets)
     story:<story id>       -> {"sha", "t", "sources", "origin", "sig", "n", "lead"}
+    meta:watermark         -> published epoch
+
+The LSH band index (band key -> [[story id, published epoch], ...]) is derived
+from the stories' signatures, so it is kept in memory and rebuilt with
+``index_bands`` after a restart or a rebalance instead of costing 32 changelog
+writes an article.
 
 Retention runs on event time: the watermark is the latest ``published_at``
 seen (future-dated articles do not move it), and an entry older than the
@@ -27,6 +32,7 @@ from sahelwatch.core.dedup.minhash import Signature, signature
 from sahelwatch.core.model import Duplicate, MatchedOn
 
 State = MutableMapping[str, Any]
+Bands = dict[str, list[list[Any]]]
 
 NEAR_JACCARD = 0.5
 NEAR_CONTAINMENT = 0.8
@@ -57,8 +63,9 @@ class Verdict:
 
 
 class Deduplicator:
-    def __init__(self, state: State, retention: timedelta = timedelta(days=7)) -> None:
+    def __init__(self, state: State, bands: Bands, retention: timedelta = timedelta(days=7)) -> None:
         self._state = state
+        self._bands = bands
         self._retention = retention.total_seconds()
         self._horizon = -float("inf")
 
@@ -89,6 +96,12 @@ class Deduplicator:
         ]
         for key in doomed:
             del self._state[key]
+        for band, bucket in list(self._bands.items()):
+            live = [entry for entry in bucket if entry[1] >= horizon]
+            if live:
+                self._bands[band] = live
+            else:
+                del self._bands[band]
         return len(doomed)
 
     def _advance_watermark(self, published: float, received: float) -> None:
@@ -122,7 +135,7 @@ class Deduplicator:
         best: tuple[float, str] | None = None
         seen: set[str] = set()
         for band in sig.band_keys():
-            for story_id, published in self._state.get(f"band:{band}", ()):
+            for story_id, published in self._bands.get(band, ()):
                 if story_id in seen or published < self._horizon:
                     continue
                 seen.add(story_id)
@@ -163,9 +176,8 @@ class Deduplicator:
         if sig is not None:
             story |= {"sig": list(sig.values), "n": sig.shingles, "lead": list(sig.lead)}
             for band in sig.band_keys():
-                key = f"band:{band}"
-                bucket = [entry for entry in self._state.get(key, ()) if entry[1] >= self._horizon]
-                self._state[key] = [*bucket[-(MAX_BUCKET - 1) :], pointer]
+                bucket = [entry for entry in self._bands.get(band, ()) if entry[1] >= self._horizon]
+                self._bands[band] = [*bucket[-(MAX_BUCKET - 1) :], pointer]
         self._state[f"story:{article.id}"] = story
 
     def _join_story(self, story_id: str, article: Candidate, now: float) -> tuple[str, ...]:
@@ -195,6 +207,18 @@ def _newest(key: str, value: Any) -> float:
     """The event time an entry was last useful at."""
     if key.startswith("story:"):
         return float(value["t"])
-    if key.startswith("band:"):
-        return max((float(entry[1]) for entry in value), default=0.0)
     return float(value[1])
+
+
+def index_bands(state: State) -> Bands:
+    """Rebuild the LSH band index from the stories in the durable state."""
+    bands: Bands = {}
+    stories = sorted(
+        ((value["t"], key.removeprefix("story:"), value) for key, value in state.items() if key.startswith("story:")),
+        key=lambda item: (item[0], item[1]),
+    )
+    for published, story_id, story in stories:
+        if story.get("sig"):
+            for band in _signature(story).band_keys():
+                bands.setdefault(band, []).append([story_id, published])
+    return {band: bucket[-MAX_BUCKET:] for band, bucket in bands.items()}

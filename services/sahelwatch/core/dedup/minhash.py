@@ -76,17 +76,16 @@ def signature(text: str) -> Signature | None:
         return None
     permuted = (shingles[:, None] * _A[None, :] + _B[None, :]) >> np.uint64(32)
     return Signature(
-        values=tuple(int(v) for v in permuted.min(axis=0)),
+        values=tuple(permuted.min(axis=0).tolist()),
         shingles=len(shingles),
-        lead=tuple(int(v) for v in ordered[:LEAD_SHINGLES]),
+        lead=tuple(ordered[:LEAD_SHINGLES].tolist()),
         shingle_set=shingles,
     )
 
 
 def _token_hashes_of(tokens: list[str]) -> list[int]:
     """Stable 32-bit token hashes (Python's own hash() differs between processes), memoised."""
-    lookup = _token_hashes.get
-    values = [lookup(t) for t in tokens]
+    values = list(map(_token_hashes.get, tokens))
     if None in values:
         if len(_token_hashes) > 500_000:
             _token_hashes.clear()
