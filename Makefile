@@ -54,6 +54,7 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python bench/clean_dedup.py
+	$(BIN)/python bench/tagging.py
 
 clean:
 	rm -rf .local/worker .pytest_cache .mypy_cache .ruff_cache

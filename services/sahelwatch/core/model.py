@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from typing import Any, Literal
 
 from sahelwatch.contracts import SCHEMA_VERSION
+from sahelwatch.core.tagging.tags import Tags
 
 CleaningPath = Literal["body", "html"]
 DuplicateKind = Literal["exact", "near", "update"]
@@ -81,6 +82,7 @@ class TaggedArticle:
     body_sha256: str
     received_at: datetime
     origin: Origin
+    tags: Tags
     duplicate: Duplicate | None = None
     story_id: str | None = None
     story_sources: tuple[str, ...] = ()
@@ -105,6 +107,7 @@ class TaggedArticle:
                 "page_date": self.text.page_date,
             },
             "fingerprint": {"body_sha256": self.body_sha256},
+            **self.tags.to_json(),
             "duplicate": None
             if self.duplicate is None
             else {
@@ -141,6 +144,7 @@ class TaggedArticle:
             body_sha256=data["fingerprint"]["body_sha256"],
             received_at=parse_time(data["received_at"]),
             origin=Origin(**data["origin"]),
+            tags=Tags.from_json(data),
             duplicate=None if dup is None else Duplicate(**dup),
             story_id=None if story is None else story["id"],
             story_sources=() if story is None else tuple(story["sources"]),

@@ -1,6 +1,6 @@
 """The core pipeline, split where the streaming topology splits it.
 
-``prepare`` (decode, clean, fingerprint) needs no state, so the worker runs it
+``prepare`` (decode, clean, tag, fingerprint) needs no state, so the worker runs it
 on every input partition in parallel. ``deduplicate`` needs the state of every
 article seen before, so the worker runs it behind a repartition. ``run`` chains
 both for the offline replay; the stream and the replay call the same code.
@@ -8,7 +8,7 @@ both for the offline replay; the stream and the replay call the same code.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sahelwatch.core.cleaning import clean
@@ -18,15 +18,17 @@ from sahelwatch.core.dedup import Bands, Candidate, Deduplicator, body_fingerpri
 from sahelwatch.core.dedup.deduplicator import State
 from sahelwatch.core.intake import decode_article
 from sahelwatch.core.model import Origin, TaggedArticle
+from sahelwatch.core.tagging import Tagger, default_tagger
 
 
 @dataclass(frozen=True)
 class Pipeline:
     max_message_bytes: int
     dedup_retention: timedelta = timedelta(days=7)
+    tagger: Tagger = field(default_factory=default_tagger)
 
     def prepare(self, raw: bytes, received_at: datetime, origin: Origin) -> TaggedArticle:
-        """Decode, validate and clean one message; raises Rejected when it cannot be used."""
+        """Decode, validate, clean and tag one message; raises Rejected when it cannot be used."""
         article = decode_article(raw, self.max_message_bytes)
         text = clean(article)
         language = article.language or detect_language(text.body)
@@ -44,6 +46,7 @@ class Pipeline:
             body_sha256=body_fingerprint(text.body),
             received_at=received_at,
             origin=origin,
+            tags=self.tagger.tag(text.title, text.body),
         )
 
     def deduplicate(self, article: TaggedArticle, state: State, bands: Bands) -> TaggedArticle:
