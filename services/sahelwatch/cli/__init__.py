@@ -11,6 +11,7 @@ from collections.abc import Callable
 from sahelwatch import __version__
 from sahelwatch.cli import offline, publish, subscribe, topics, worker
 from sahelwatch.config import ConfigError, load_settings
+from sahelwatch.core.tagging import KnowledgeError
 
 _COMMANDS: list[tuple[str, Callable[[argparse._SubParsersAction[argparse.ArgumentParser]], None]]] = [
     ("worker", worker.register),
@@ -44,6 +45,9 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     try:
         code: int = args.run(settings, args)
+    except KnowledgeError as exc:
+        print(f"sahelwatch: knowledge file error: {exc}", file=sys.stderr)
+        return 2
     except BrokenPipeError:  # output piped into head or less that quit early
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0

@@ -30,8 +30,16 @@ def _article(topic: str, a: dict[str, Any]) -> str:
         lines.append(
             f"  DUPLICATE of {d['of']} ({d['kind']}, matched on {d['matched_on']}, similarity {d['similarity']:.2f})"
         )
-    else:
-        lines.append("  " + textwrap.shorten(a["text"]["body"], 160, placeholder=" …"))
+        return "\n".join(lines)
+    countries = ", ".join(f"{c['code']}{'*' if c['primary'] else ''} x{c['mentions']}" for c in a["countries"])
+    actors = ", ".join(x["name"] for x in sorted(a["actors"], key=lambda x: -len(x["mentions"]))[:6])
+    keywords = ", ".join(f"{k['category']} {k['score']:g}" for k in sorted(a["keywords"], key=lambda k: -k["score"]))
+    lines += [
+        f"  relevance {a['relevance']:.2f} | countries {countries or '-'} | outlets {len(a['story']['sources'])}",
+        f"  actors: {actors or '-'}",
+        f"  language: {keywords or '-'}",
+        "  " + textwrap.shorten(a["text"]["body"], 160, placeholder=" …"),
+    ]
     return "\n".join(lines)
 
 
