@@ -93,8 +93,7 @@ def score(items: list[dict[str, Any]], tagger: Tagger, only: set[str] | None = N
 
 
 BASELINE = {
-    code: re.compile(rf"\b{name}", re.IGNORECASE)
-    for code, name in (("NE", "niger"), ("ML", "mali"), ("BF", "burkina"))
+    code: re.compile(rf"\b{name}", re.IGNORECASE) for code, name in (("NE", "niger"), ("ML", "mali"), ("BF", "burkina"))
 }
 
 
