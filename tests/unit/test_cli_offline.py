@@ -13,7 +13,7 @@ def test_replay_writes_every_article_and_flags_duplicates(tmp_path: Path, capsys
     rows = [orjson.loads(line) for line in out.read_text().splitlines()]
     assert len(rows) == 16
     assert sum(1 for r in rows if r["duplicate"]) == 2
-    assert "14 first occurrences, 2 duplicates" in capsys.readouterr().err
+    assert "14 first occurrences counted, 2 duplicates" in capsys.readouterr().err
 
 
 def test_tag_prints_json_lines_and_reports_refusals(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

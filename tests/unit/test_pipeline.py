@@ -11,7 +11,7 @@ from sahelwatch.core.model import Origin, TaggedArticle
 from sahelwatch.core.pipeline import Pipeline
 from tests.conftest import EXAMPLES, article, encode
 
-NOW = datetime(2023, 8, 10, tzinfo=UTC)
+NOW = datetime(2023, 9, 1, tzinfo=UTC)  # after every example article: none is future-dated
 _offsets = itertools.count()
 
 

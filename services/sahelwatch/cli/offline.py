@@ -1,8 +1,8 @@
 """``sahelwatch tag`` and ``sahelwatch replay``: the core pipeline without Kafka.
 
 They read files through the same reader as ``publish`` and feed the message
-bytes to the same core as the worker, so they are the reference the stream
-must agree with.
+bytes to the same core as the worker, in file order, so the replay is the
+reference the stream must agree with: the same alerts, with the same ids.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import sys
 from collections import Counter
 from collections.abc import Callable
 from contextlib import ExitStack
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import IO, Any
 
 import orjson
@@ -20,11 +20,11 @@ import orjson
 from sahelwatch.config import Settings
 from sahelwatch.core.dedup import Bands
 from sahelwatch.core.intake import Rejected
-from sahelwatch.core.model import Origin
-from sahelwatch.core.pipeline import Pipeline
+from sahelwatch.core.model import Origin, utc_iso
 from sahelwatch.inputs import Record, Refusal, read_records
+from sahelwatch.wiring import build_pipeline
 
-Step = Callable[[bytes, Origin], dict[str, Any]]
+Step = Callable[[bytes, Origin], None]
 
 
 def register_tag(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -34,40 +34,59 @@ def register_tag(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
 
 
 def register_replay(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    parser = commands.add_parser("replay", help="run the whole pipeline offline over a JSON Lines file")
+    parser = commands.add_parser("replay", help="run the whole pipeline offline; alerts as JSON Lines on stdout")
     parser.add_argument("paths", nargs="+", metavar="FILE.jsonl", help="articles in publication order, or -")
-    parser.add_argument(
-        "--tagged-out", metavar="F", help="write every processed article (duplicates flagged) as JSON Lines"
-    )
+    parser.add_argument("--alerts-out", metavar="F", help="write the alerts here instead of stdout")
+    parser.add_argument("--tagged-out", metavar="F", help="write every processed article (duplicates flagged) here")
     parser.set_defaults(run=run_replay)
 
 
 def run_tag(settings: Settings, args: argparse.Namespace) -> int:
-    pipeline = Pipeline(settings.max_message_bytes)
-    return _drive(
-        args.paths, sys.stdout, lambda raw, origin: pipeline.prepare(raw, datetime.now(UTC), origin).to_json()
-    )
+    pipeline = build_pipeline(settings)
+
+    def step(raw: bytes, origin: Origin) -> None:
+        _write(sys.stdout, pipeline.prepare(raw, datetime.now(UTC), origin).to_json())
+
+    return _drive(args.paths, step)
 
 
 def run_replay(settings: Settings, args: argparse.Namespace) -> int:
-    pipeline = Pipeline(settings.max_message_bytes, timedelta(hours=settings.dedup_retention_hours))
-    state: dict[str, Any] = {}
+    pipeline = build_pipeline(settings)
+    dedup_state: dict[str, Any] = {}
     bands: Bands = {}
+    alert_state: dict[str, Any] = {}
     outcomes: Counter[str] = Counter()
-
-    def step(raw: bytes, origin: Origin) -> dict[str, Any]:
-        article = pipeline.run(raw, datetime.now(UTC), origin, state, bands)
-        outcomes["duplicate" if article.duplicate else "tagged"] += 1
-        return article.to_json()
-
     with ExitStack() as stack:
+        alerts_out = (
+            stack.enter_context(open(args.alerts_out, "w", encoding="utf-8")) if args.alerts_out else sys.stdout
+        )
         tagged_out = stack.enter_context(open(args.tagged_out, "w", encoding="utf-8")) if args.tagged_out else None
-        code = _drive(args.paths, tagged_out, step)
-    print(f"replay: {outcomes['tagged']} first occurrences, {outcomes['duplicate']} duplicates", file=sys.stderr)
+
+        def step(raw: bytes, origin: Origin) -> None:
+            now = datetime.now(UTC)
+            article = pipeline.run(raw, now, origin, dedup_state, bands)
+            observation = pipeline.alert(article, alert_state)
+            outcomes["duplicate" if article.duplicate else "late" if observation.late else "counted"] += 1
+            if tagged_out is not None:
+                _write(tagged_out, article.to_json())
+            for alert in observation.alerts:
+                outcomes["alerts"] += 1
+                _write(alerts_out, alert.to_json() | {"emitted_at": utc_iso(now)})
+
+        code = _drive(args.paths, step)
+    print(
+        f"replay: {outcomes['counted']} first occurrences counted, {outcomes['duplicate']} duplicates, "
+        f"{outcomes['late']} late, {outcomes['alerts']} alerts",
+        file=sys.stderr,
+    )
     return code
 
 
-def _drive(paths: list[str], out: IO[str] | None, step: Step) -> int:
+def _write(out: IO[str], record: dict[str, Any]) -> None:
+    out.write(orjson.dumps(record).decode() + "\n")
+
+
+def _drive(paths: list[str], step: Step) -> int:
     refused: Counter[str] = Counter()
     for item in read_records(paths):
         if isinstance(item, Refusal):
@@ -76,13 +95,10 @@ def _drive(paths: list[str], out: IO[str] | None, step: Step) -> int:
             continue
         assert isinstance(item, Record)
         try:
-            result = step(item.value, Origin(topic=item.where))
+            step(item.value, Origin(topic=item.where))
         except Rejected as exc:
             refused[exc.reason] += 1
             print(f"refused {item.where}: {exc.reason}: {exc.message}", file=sys.stderr)
-            continue
-        if out is not None:
-            out.write(orjson.dumps(result).decode() + "\n")
     if refused:
         print("refused: " + ", ".join(f"{n} {reason}" for reason, n in refused.most_common()), file=sys.stderr)
     return 0

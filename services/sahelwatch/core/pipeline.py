@@ -1,9 +1,10 @@
 """The core pipeline, split where the streaming topology splits it.
 
 ``prepare`` (decode, clean, tag, fingerprint) needs no state, so the worker runs it
-on every input partition in parallel. ``deduplicate`` needs the state of every
-article seen before, so the worker runs it behind a repartition. ``run`` chains
-both for the offline replay; the stream and the replay call the same code.
+on every input partition in parallel. ``deduplicate`` and ``alert`` need the
+state of every article seen before, in one order, so the worker runs them
+behind a repartition to a single partition. The offline replay calls the same
+three in the same order.
 """
 
 from __future__ import annotations
@@ -11,13 +12,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from sahelwatch.core.alerts import AlertEngine, Observation, RuleSet, load_rules
+from sahelwatch.core.alerts.engine import State as AlertState
 from sahelwatch.core.cleaning import clean
 from sahelwatch.core.cleaning.language import detect_language
 from sahelwatch.core.cleaning.urls import canonical_url
 from sahelwatch.core.dedup import Bands, Candidate, Deduplicator, body_fingerprint
 from sahelwatch.core.dedup.deduplicator import State
-from sahelwatch.core.intake import decode_article
-from sahelwatch.core.model import Origin, TaggedArticle
+from sahelwatch.core.intake import Rejected, decode_article
+from sahelwatch.core.model import Origin, TaggedArticle, utc_iso
 from sahelwatch.core.tagging import Tagger, default_tagger
 
 
@@ -26,10 +29,18 @@ class Pipeline:
     max_message_bytes: int
     dedup_retention: timedelta = timedelta(days=7)
     tagger: Tagger = field(default_factory=default_tagger)
+    rules: RuleSet = field(default_factory=load_rules)
+    max_future: timedelta = timedelta(days=1)
 
     def prepare(self, raw: bytes, received_at: datetime, origin: Origin) -> TaggedArticle:
         """Decode, validate, clean and tag one message; raises Rejected when it cannot be used."""
         article = decode_article(raw, self.max_message_bytes)
+        if article.published_at > received_at + self.max_future:
+            raise Rejected(
+                "future_dated",
+                f"published_at {utc_iso(article.published_at)} is more than {self.max_future} after its receipt",
+                article.id,
+            )
         text = clean(article)
         language = article.language or detect_language(text.body)
         return TaggedArticle(
@@ -68,3 +79,9 @@ class Pipeline:
 
     def run(self, raw: bytes, received_at: datetime, origin: Origin, state: State, bands: Bands) -> TaggedArticle:
         return self.deduplicate(self.prepare(raw, received_at, origin), state, bands)
+
+    def alert(self, article: TaggedArticle, state: AlertState) -> Observation:
+        """Count a first occurrence in the alert windows; duplicates never count."""
+        if article.duplicate is not None:
+            return Observation((), late=False)
+        return AlertEngine(self.rules, state).observe(article)

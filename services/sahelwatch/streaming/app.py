@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import logging
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 import faust
@@ -30,10 +30,10 @@ from mode.types.signals import BaseSignalT
 from sahelwatch.config import Settings
 from sahelwatch.core.dedup import Bands, index_bands
 from sahelwatch.core.intake import Rejected
-from sahelwatch.core.model import DeadLetter, Origin, TaggedArticle
-from sahelwatch.core.pipeline import Pipeline
+from sahelwatch.core.model import DeadLetter, Origin, TaggedArticle, utc_iso
 from sahelwatch.streaming import metrics
 from sahelwatch.streaming.credentials import faust_credentials
+from sahelwatch.wiring import build_pipeline
 
 log = logging.getLogger(__name__)
 
@@ -69,7 +69,12 @@ def create_app(settings: Settings) -> faust.App:
     deadletter = _bytes_topic(app, topics.deadletter)
     sequenced = _bytes_topic(app, f"{settings.app_id}-dedup", partitions=1, internal=True)
     dedup_index = app.Table("dedup-index", default=None, partitions=1, key_type=str)
-    pipeline = Pipeline(settings.max_message_bytes, timedelta(hours=settings.dedup_retention_hours))
+    alert_state = app.Table("alert-state", default=None, partitions=1, key_type=str)
+    alert_topics = {
+        "actors": _bytes_topic(app, topics.alerts_actors),
+        "intervention": _bytes_topic(app, topics.alerts_intervention),
+    }
+    pipeline = build_pipeline(settings)
 
     @app.agent(raw, name="intake")
     async def intake(stream: StreamT[bytes]) -> None:
@@ -116,6 +121,15 @@ def create_app(settings: Settings) -> faust.App:
                 metrics.duplicates.labels(article.duplicate.kind, article.duplicate.matched_on).inc()
             await target.send(key=article.id.encode(), value=orjson.dumps(article.to_json()))
             metrics.articles_output.labels(outcome).inc()
+            started = time.perf_counter()
+            observation = pipeline.alert(article, alert_state)
+            metrics.stage_seconds.labels("alert").observe(time.perf_counter() - started)
+            if observation.late:
+                metrics.late_articles.inc()
+            for alert in observation.alerts:
+                record = alert.to_json() | {"emitted_at": utc_iso(datetime.now(UTC))}
+                await alert_topics[alert.rule.topic].send(key=alert.alert_id.encode(), value=orjson.dumps(record))
+                metrics.alerts.labels(alert.rule.id, alert.severity, alert.status).inc()
 
     setup_prometheus_sensors(app, pattern="/metrics", name_prefix="sahelwatch_faust")
 

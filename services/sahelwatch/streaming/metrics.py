@@ -29,3 +29,10 @@ stage_seconds = Histogram(
     ["stage"],
     buckets=STAGE_BUCKETS,
 )
+late_articles = Counter(
+    "sahelwatch_late_articles_total",
+    "First occurrences older than the watermark minus the allowed lateness: not counted.",
+)
+alerts = Counter(
+    "sahelwatch_alerts_total", "Alert events emitted, by rule, severity and status.", ["rule", "severity", "status"]
+)
