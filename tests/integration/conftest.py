@@ -21,7 +21,7 @@ from typing import Any
 
 import orjson
 import pytest
-from kafka import KafkaConsumer
+from kafka import KafkaConsumer, TopicPartition
 
 from sahelwatch.config import Settings, load_settings
 
@@ -71,10 +71,25 @@ class Env:
             raise AssertionError(f"sahelwatch {' '.join(args)} exited {result.returncode}:\n{result.stderr}")
         return result
 
-    def consume(self, topic: str, count: int, timeout: float = 60.0) -> list[dict[str, Any]]:
-        """Read at least ``count`` messages of ``topic`` from the beginning (fails after ``timeout``)."""
+    def count(self, *topics: str) -> int:
+        """How many messages the topics hold (the sum of their end offsets)."""
+        consumer = KafkaConsumer(bootstrap_servers=self.settings.bootstrap_servers, group_id=None)
+        try:
+            partitions = [TopicPartition(t, p) for t in topics for p in consumer.partitions_for_topic(t) or ()]
+            return sum(consumer.end_offsets(partitions).values())
+        finally:
+            consumer.close()
+
+    def wait_for_count(self, topics: tuple[str, ...], count: int, timeout: float = 60.0) -> None:
+        deadline = time.monotonic() + timeout
+        while (held := self.count(*topics)) < count:
+            assert time.monotonic() < deadline, f"{topics}: {held} of {count} messages within {timeout}s"
+            time.sleep(0.2)
+
+    def consume(self, topic: str | tuple[str, ...], count: int, timeout: float = 60.0) -> list[dict[str, Any]]:
+        """Read at least ``count`` messages of the topic(s) from the beginning (fails after ``timeout``)."""
         consumer = KafkaConsumer(
-            topic,
+            *((topic,) if isinstance(topic, str) else topic),
             bootstrap_servers=self.settings.bootstrap_servers,
             group_id=None,
             auto_offset_reset="earliest",
@@ -131,6 +146,11 @@ class Worker:
             self.process = subprocess.Popen(
                 [SAHELWATCH, "worker"], env=os.environ | self.vars, stdout=log, stderr=subprocess.STDOUT
             )
+        return self.wait_ready(timeout)
+
+    def wait_ready(self, timeout: float = 90.0) -> Worker:
+        """Until /health says ok: partitions assigned, no rebalance or recovery under way."""
+        assert self.process is not None
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
