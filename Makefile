@@ -12,7 +12,7 @@ help:
 	@echo "make demo     start Kafka and a worker, publish the sample articles, show what comes out, stop"
 	@echo "make test     unit tests, then integration tests on the real local broker"
 	@echo "make lint     ruff and mypy"
-	@echo "make bench    measure cleaning and dedup on ../shared/corpus (figures printed and kept in .local/bench/)"
+	@echo "make bench    measure cleaning, dedup, tagging and alerts (figures printed and kept in .local/bench/)"
 	@echo "make kafka-up / kafka-down   the local Kafka 3.9.1 broker (127.0.0.1:9092)"
 	@echo "make worker   run a worker in the foreground against the local broker"
 
@@ -55,6 +55,7 @@ lint: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python bench/clean_dedup.py
 	$(BIN)/python bench/tagging.py
+	$(BIN)/python bench/alerts.py
 
 clean:
 	rm -rf .local/worker .pytest_cache .mypy_cache .ruff_cache
