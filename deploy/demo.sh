@@ -56,19 +56,23 @@ for _ in $(seq 1 120); do
 done
 curl -fsS "http://127.0.0.1:$SAHELWATCH_WEB_PORT/health" && echo
 
+scenario=tests/fixtures/scenarios/week_august_2023.jsonl
+echo "==> publishing a week of August 2023 ($(grep -c . "$scenario") articles) as a live feed would, 25 a second"
+"$BIN/sahelwatch" publish --rate 25 "$scenario"
+echo "==> the alerts it raised (alerts.intervention, alerts.actors):"
+"$BIN/sahelwatch" subscribe --from-beginning --format pretty --timeout 5
+
 expected=$((16 + 2 + 1))
 seeds=()
 if [ -d ../shared/seeds ]; then
     seeds=(../shared/seeds/*.txt)
     expected=$((expected + ${#seeds[@]}))
 fi
-
-echo "==> watching the output topics"
-"$BIN/sahelwatch" subscribe --from-beginning --format pretty --max "$expected" --timeout 90 \
-    --topic "$SAHELWATCH_TOPIC_TAGGED" --topic "$SAHELWATCH_TOPIC_DUPLICATES" --topic "$SAHELWATCH_TOPIC_DEADLETTER" \
-    --topic "$SAHELWATCH_TOPIC_ALERTS_ACTORS" --topic "$SAHELWATCH_TOPIC_ALERTS_INTERVENTION" &
+echo "==> watching articles.tagged, articles.duplicates and articles.deadletter for the next $expected messages"
+"$BIN/sahelwatch" subscribe --format pretty --max "$expected" --timeout 60 \
+    --topic "$SAHELWATCH_TOPIC_TAGGED" --topic "$SAHELWATCH_TOPIC_DUPLICATES" --topic "$SAHELWATCH_TOPIC_DEADLETTER" &
 subscriber_pid=$!
-
+sleep 2  # let the subscriber join before anything is published
 echo "==> publishing the project's sample articles, the shared seeds and one malformed record"
 "$BIN/sahelwatch" publish examples/articles.jsonl examples/page.html
 "$BIN/sahelwatch" publish --source sahel-dispatch.example --published-at 2023-08-07T09:00:00+00:00 examples/note.txt
@@ -76,8 +80,7 @@ if [ ${#seeds[@]} -gt 0 ]; then
     "$BIN/sahelwatch" publish --source english.almayadeen.net --published-at 2023-08-09T13:00:00+00:00 "${seeds[@]}"
 fi
 echo '{"id": "broken", "title": ' | "$BIN/sahelwatch" publish --raw -
-
 wait "$subscriber_pid" || true
 subscriber_pid=""
 echo "==> worker metrics (sahelwatch_*)"
-curl -fsS "http://127.0.0.1:$SAHELWATCH_WEB_PORT/metrics" | grep -E '^sahelwatch_(articles|duplicates|dead_letters)' || true
+curl -fsS "http://127.0.0.1:$SAHELWATCH_WEB_PORT/metrics" | grep -E '^sahelwatch_(articles|duplicates|dead_letters|alerts|late)' || true

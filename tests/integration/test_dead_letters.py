@@ -23,6 +23,7 @@ BAD: dict[str, bytes] = {
     "wrong_types": orjson.dumps(article(id="wrong-types", published_at=1691000000, authors="me")),
     "missing_text": orjson.dumps({k: v for k, v in article(id="no-text").items() if k != "body"}),
     "too_large": orjson.dumps(article(id="huge", body="x" * (3 * 1024 * 1024))),
+    "far_future": orjson.dumps(article(id="future", published_at="2099-01-01T00:00:00Z")),
 }
 EXPECTED_REASON = {
     "not_json": "not_json",
@@ -32,6 +33,7 @@ EXPECTED_REASON = {
     "wrong_types": "schema_invalid",
     "missing_text": "schema_invalid",
     "too_large": "too_large",
+    "far_future": "future_dated",
 }
 SCRIPTED_PAGE = (
     "<html><head><title>Niamey</title><script>document.cookie='x'</script><style>p{}</style></head>"

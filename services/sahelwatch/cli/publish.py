@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import time
 from collections import Counter
 from datetime import datetime
 
@@ -34,6 +35,12 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         help="published_at of .txt/.html articles (default: the page's own date, else the file's mtime)",
     )
     parser.add_argument("--language", help="language of .txt/.html articles")
+    parser.add_argument(
+        "--rate",
+        type=float,
+        metavar="N",
+        help="send at most N articles a second, as a live feed would (default: at once)",
+    )
     parser.set_defaults(run=run)
 
 
@@ -42,6 +49,7 @@ def run(settings: Settings, args: argparse.Namespace) -> int:
     defaults = FileDefaults(args.source, args.published_at, args.language)
     refused: Counter[str] = Counter()
     sent = 0
+    started = time.monotonic()
     kafka = producer(settings)
     try:
         for item in tqdm(
@@ -53,6 +61,8 @@ def run(settings: Settings, args: argparse.Namespace) -> int:
                 print(f"refused {refusal.where}: {refusal.reason}", file=sys.stderr)
                 continue
             assert isinstance(item, Record)
+            if args.rate:
+                time.sleep(max(0.0, started + sent / args.rate - time.monotonic()))
             kafka.send(topic, key=item.key, value=item.value)
             sent += 1
         kafka.flush(timeout=60)
