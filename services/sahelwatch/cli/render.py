@@ -55,7 +55,8 @@ def _alert(topic: str, a: dict[str, Any]) -> str:
     key = ", ".join(f"{k}={v}" for k, v in a["key"].items() if v)
     lines = [
         f"[{topic}] {a['severity'].upper()} {a['status']} {a['rule']} ({key}): value {a['value']} "
-        f"(threshold {a['threshold']}) in {a['window']['start']} .. {a['window']['end']}, {a['distinct_sources']} sources"
+        f"(threshold {a['threshold']}) in {a['window']['start']} .. {a['window']['end']}, "
+        f"{a['distinct_sources']} sources"
     ]
     lines += [f"  - {e['source']}: {e['title']}" for e in a["evidence"][:5]]
     return "\n".join(lines)
