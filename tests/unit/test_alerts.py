@@ -208,3 +208,9 @@ def test_bad_rules_are_refused_naming_the_rule(tmp_path: Path, text: str, messag
     path.write_text(text)
     with pytest.raises(RulesError, match=message):
         load_rules(path)
+
+
+def test_an_article_delivered_twice_counts_once(rules: RuleSet) -> None:
+    burst = [article(THREAT, T0 + timedelta(minutes=5 * i), f"o{i}.example") for i in range(2)]  # about 18: below 20
+    redelivered = [burst[0], burst[1], burst[1], burst[0], clock(T0 + timedelta(hours=2))]
+    assert [a for a in run(rules, redelivered) if a.rule.id == "threat"] == []

@@ -14,7 +14,7 @@ worker) of JSON-able values:
 
     wm, wm0                   -> watermark and the first one (surges wait for a baseline's worth of history)
     active                    -> [alert keys with buckets or a firing severity]
-    key:<rule>|<country>|<subject> -> {"b": {bucket: {"v", "n", "src", "ev"}}, "sev", "fired", "closed", "quiet"}
+    key:<rule>|<country>|<subject> -> {"b": {bucket: {"v", "n", "src", "ev", "ids"}}, "sev", "fired", "closed", "quiet"}
 
 Hysteresis: a key fires when it reaches a severity level; again at once when it
 escalates; at the same level only after the cooldown; and it resolves after a
@@ -139,7 +139,9 @@ class AlertEngine:
 
     def _add(self, key: str, bucket: int, value: float, source: str, evidence: dict[str, Any]) -> None:
         state = self._state.get(key) or {"b": {}, "sev": None, "fired": None, "closed": None, "quiet": 0}
-        slot = state["b"].get(str(bucket)) or {"v": 0.0, "n": 0, "src": [], "ev": []}
+        slot = state["b"].get(str(bucket)) or {"v": 0.0, "n": 0, "src": [], "ev": [], "ids": []}
+        if evidence["id"] in slot["ids"]:
+            return  # the same article again (a redelivery after a crash): counted once
         ranked = sorted([*slot["ev"], evidence], key=lambda e: (-e["_value"], e["id"]))
         state["b"] = state["b"] | {
             str(bucket): {
@@ -147,6 +149,7 @@ class AlertEngine:
                 "n": slot["n"] + 1,
                 "src": sorted(set(slot["src"]) | {source}),
                 "ev": ranked[:EVIDENCE_PER_BUCKET],
+                "ids": [*slot["ids"], evidence["id"]],
             }
         }
         self._state[key] = state
