@@ -93,6 +93,9 @@ def test_clean_seed_is_about_niger_with_little_intervention_language(seeds: Path
         ("Somalia and Malibu have nothing to do with Mali's neighbours.", {"ML"}, set()),
         ("Malicious software hit a Somali bank.", set(), {"ML"}),
         ("Les Nigériens et les Burkinabè ont manifesté à Niamey.", {"NE", "BF"}, set()),
+        ("Fighting near Tinzaouaten left dozens dead.", {"ML"}, set()),
+        ("Des centaines de civils ont été tués à Barsalogho.", {"BF"}, set()),
+        ("Gunmen attacked Djibo and Ménaka; Tillabéri was calm.", {"BF", "ML", "NE"}, set()),
     ],
 )
 def test_niger_is_never_nigeria_and_names_are_whole_words(text: str, present: set[str], absent: set[str]) -> None:
