@@ -214,3 +214,17 @@ def test_an_article_delivered_twice_counts_once(rules: RuleSet) -> None:
     burst = [article(THREAT, T0 + timedelta(minutes=5 * i), f"o{i}.example") for i in range(2)]  # about 18: below 20
     redelivered = [burst[0], burst[1], burst[1], burst[0], clock(T0 + timedelta(hours=2))]
     assert [a for a in run(rules, redelivered) if a.rule.id == "threat"] == []
+
+
+def test_a_redelivered_article_sends_its_alerts_again_with_the_same_ids(rules: RuleSet) -> None:
+    state: dict[str, Any] = {}
+    burst = [article(THREAT, T0 + timedelta(minutes=5 * i), f"o{i}.example") for i in range(3)]
+    closing = clock(T0 + timedelta(hours=2))
+    first = [AlertEngine(rules, state).observe(a) for a in [*burst, closing]][-1]
+    assert first.alerts
+    closing.redelivery = True  # the worker crashed before committing it: it comes again
+    again = AlertEngine(rules, state).observe(closing)
+    assert again.alerts == ()
+    assert [m["alert_id"] for _, m in again.messages()] == [a.alert_id for a in first.alerts]
+    burst[0].redelivery = True
+    assert AlertEngine(rules, state).observe(burst[0]).messages() == []  # it raised nothing itself

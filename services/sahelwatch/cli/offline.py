@@ -69,9 +69,9 @@ def run_replay(settings: Settings, args: argparse.Namespace) -> int:
             outcomes["duplicate" if article.duplicate else "late" if observation.late else "counted"] += 1
             if tagged_out is not None:
                 _write(tagged_out, article.to_json())
-            for alert in observation.alerts:
+            for _topic, message in observation.messages():
                 outcomes["alerts"] += 1
-                _write(alerts_out, alert.to_json() | {"emitted_at": utc_iso(now)})
+                _write(alerts_out, message | {"emitted_at": utc_iso(now)})
 
         code = _drive(args.paths, step)
     print(

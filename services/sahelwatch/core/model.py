@@ -86,6 +86,7 @@ class TaggedArticle:
     duplicate: Duplicate | None = None
     story_id: str | None = None
     story_sources: tuple[str, ...] = ()
+    redelivery: bool = False  # the dedup stage saw this input position before (not serialised)
 
     def to_json(self) -> dict[str, Any]:
         return {

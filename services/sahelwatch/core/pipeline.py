@@ -75,6 +75,7 @@ class Pipeline:
         article.duplicate = verdict.duplicate
         article.story_id = verdict.story_id
         article.story_sources = verdict.story_sources
+        article.redelivery = verdict.redelivery
         return article
 
     def run(self, raw: bytes, received_at: datetime, origin: Origin, state: State, bands: Bands) -> TaggedArticle:

@@ -126,9 +126,10 @@ def create_app(settings: Settings) -> faust.App:
             metrics.stage_seconds.labels("alert").observe(time.perf_counter() - started)
             if observation.late:
                 metrics.late_articles.inc()
+            for topic, message in observation.messages():
+                record = message | {"emitted_at": utc_iso(datetime.now(UTC))}
+                await alert_topics[topic].send(key=message["alert_id"].encode(), value=orjson.dumps(record))
             for alert in observation.alerts:
-                record = alert.to_json() | {"emitted_at": utc_iso(datetime.now(UTC))}
-                await alert_topics[alert.rule.topic].send(key=alert.alert_id.encode(), value=orjson.dumps(record))
                 metrics.alerts.labels(alert.rule.id, alert.severity, alert.status).inc()
 
     setup_prometheus_sensors(app, pattern="/metrics", name_prefix="sahelwatch_faust")

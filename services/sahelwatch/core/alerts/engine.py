@@ -14,6 +14,7 @@ worker) of JSON-able values:
 
     wm, wm0                   -> watermark and the first one (surges wait for a baseline's worth of history)
     active                    -> [alert keys with buckets or a firing severity]
+    out                       -> {article id: alerts it raised}, a day of event time, resent on redelivery
     key:<rule>|<country>|<subject> -> {"b": {bucket: {"v", "n", "src", "ev", "ids"}}, "sev", "fired", "closed", "quiet"}
 
 Hysteresis: a key fires when it reaches a severity level; again at once when it
@@ -82,6 +83,11 @@ class Alert:
 class Observation:
     alerts: tuple[Alert, ...]
     late: bool
+    resend: tuple[tuple[str, dict[str, Any]], ...] = ()  # (topic, alert) emitted before for this article
+
+    def messages(self) -> list[tuple[str, dict[str, Any]]]:
+        """Every alert to send, as (topic, message): the new ones, then any to send again."""
+        return [(a.rule.topic, a.to_json()) for a in self.alerts] + list(self.resend)
 
 
 class AlertEngine:
@@ -91,11 +97,17 @@ class AlertEngine:
         self._state = state
 
     def observe(self, article: TaggedArticle) -> Observation:
-        """Count a first occurrence, then judge every window the watermark has closed."""
+        """Count a first occurrence, then judge every window the watermark has closed.
+
+        A redelivery (the same input again after a crash) is counted at most
+        once, and the alerts it raised the first time are sent again with the
+        same ids: they may not have left before the crash.
+        """
+        resend = tuple(self._outbox().get(article.id, {}).get("alerts", ())) if article.redelivery else ()
         now = int(article.published_at.timestamp())
         watermark = self._state.get("wm")
         if watermark is not None and now < watermark - self._lateness:
-            return Observation((), late=True)
+            return Observation((), late=True, resend=resend)
         touched = self._count(article, now)
         active = set(self._state.get("active", ())) | touched
         alerts: list[Alert] = []
@@ -107,7 +119,19 @@ class AlertEngine:
                 alerts += self._judge(key, now - self._lateness, active)
         if set(self._state.get("active", ())) != active:
             self._state["active"] = sorted(active)
-        return Observation(tuple(alerts), late=False)
+        if alerts:
+            self._record(article.id, now, alerts)
+        return Observation(tuple(alerts), late=False, resend=resend)
+
+    def _outbox(self) -> dict[str, Any]:
+        outbox: dict[str, Any] = self._state.get("out") or {}
+        return outbox
+
+    def _record(self, article_id: str, now: int, alerts: list[Alert]) -> None:
+        """Keep the alerts an article raised for a day of event time, to send again on its redelivery."""
+        kept = {k: v for k, v in self._outbox().items() if v["t"] >= now - 86400}
+        kept[article_id] = {"t": now, "alerts": [(a.rule.topic, a.to_json()) for a in alerts]}
+        self._state["out"] = kept
 
     def _count(self, article: TaggedArticle, now: int) -> set[str]:
         tags = article.tags

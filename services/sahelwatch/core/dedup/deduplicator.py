@@ -60,6 +60,7 @@ class Verdict:
     duplicate: Duplicate | None
     story_id: str
     story_sources: tuple[str, ...]
+    redelivery: bool = False
 
 
 class Deduplicator:
@@ -73,7 +74,7 @@ class Deduplicator:
         """Decide, then record: a first occurrence opens a story, a duplicate joins one."""
         own = self._state.get(f"story:{article.id}")
         if own is not None and own.get("origin") == article.origin:  # at-least-once redelivery after a crash
-            return Verdict(None, article.id, tuple(own["sources"]))
+            return Verdict(None, article.id, tuple(own["sources"]), redelivery=True)
         now = article.published_at.timestamp()
         self._advance_watermark(now, received_at.timestamp())
         watermark = self._state.get("meta:watermark")
