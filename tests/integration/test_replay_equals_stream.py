@@ -8,6 +8,8 @@ only after the allowed lateness, so that changes nothing.
 
 from __future__ import annotations
 
+import signal
+import time
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -17,7 +19,7 @@ import pytest
 from kafka import KafkaProducer
 
 from tests.conftest import ROOT
-from tests.integration.conftest import Worker, free_port, make_env
+from tests.integration.conftest import Env, Worker, free_port, make_env
 
 pytestmark = pytest.mark.integration
 
@@ -42,6 +44,32 @@ def comparable(alert: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in alert.items() if k != "emitted_at"}
 
 
+OUTPUTS = ("tagged", "duplicates")
+
+
+def publish_paced(env: Env, lines: list[bytes]) -> None:
+    """Publish step by step, each step processed (seen on the output topics) before the next."""
+    outputs = tuple(getattr(env.settings.topics, name) for name in OUTPUTS)
+    producer = KafkaProducer(bootstrap_servers=env.settings.bootstrap_servers, acks="all")
+    published = env.count(*outputs)
+    try:
+        for step in steps(lines):
+            for line in step:
+                producer.send(env.settings.topics.raw, key=orjson.loads(line)["id"].encode(), value=line)
+            producer.flush()
+            published += len(step)
+            env.wait_for_count(outputs, published, timeout=60)
+    finally:
+        producer.close()
+
+
+def replay_alerts(env: Env, lines: list[bytes], tmp_path: Path) -> dict[str, dict[str, Any]]:
+    scenario, replayed = tmp_path / "scenario.jsonl", tmp_path / "replay-alerts.jsonl"
+    scenario.write_bytes(b"\n".join(lines) + b"\n")
+    env.run_cli("replay", str(scenario), "--alerts-out", str(replayed))
+    return {a["alert_id"]: comparable(a) for a in map(orjson.loads, replayed.read_bytes().splitlines())}
+
+
 def test_two_workers_emit_the_replay_alerts(
     tmp_path_factory: pytest.TempPathFactory, broker: str, tmp_path: Path
 ) -> None:
@@ -52,10 +80,7 @@ def test_two_workers_emit_the_replay_alerts(
         for line in (SCENARIOS / name).read_bytes().splitlines()
         if line.strip()
     ]
-    scenario, replayed = tmp_path / "scenario.jsonl", tmp_path / "replay-alerts.jsonl"
-    scenario.write_bytes(b"\n".join(lines) + b"\n")
-    env.run_cli("replay", str(scenario), "--alerts-out", str(replayed))
-    expected = {a["alert_id"]: comparable(a) for a in map(orjson.loads, replayed.read_bytes().splitlines())}
+    expected = replay_alerts(env, lines, tmp_path)
     assert len(expected) >= 3, "the scenario should raise several alerts"
 
     first = Worker(env, tmp_path / "w1.log", SAHELWATCH_DATA_DIR=str(tmp_path / "d1")).start()
@@ -64,16 +89,7 @@ def test_two_workers_emit_the_replay_alerts(
     ).start()
     try:
         first.wait_ready()  # the rebalance that let the second worker in is over
-        outputs = (env.settings.topics.tagged, env.settings.topics.duplicates)
-        producer = KafkaProducer(bootstrap_servers=env.settings.bootstrap_servers, acks="all")
-        published = 0
-        for step in steps(lines):
-            for line in step:
-                producer.send(env.settings.topics.raw, key=orjson.loads(line)["id"].encode(), value=line)
-            producer.flush()
-            published += len(step)
-            env.wait_for_count(outputs, published, timeout=30)
-        producer.close()
+        publish_paced(env, lines)
         env.wait_for_count(env.settings.topics.alerts(), len(expected), timeout=30)
         streamed = [comparable(m["value"]) for m in env.consume(env.settings.topics.alerts(), len(expected))]
     finally:
@@ -81,3 +97,27 @@ def test_two_workers_emit_the_replay_alerts(
             assert worker.stop() == 0, worker.log()
     assert len({a["alert_id"] for a in streamed}) == len(streamed), "an alert was emitted twice"
     assert {a["alert_id"]: a for a in streamed} == expected
+
+
+def test_a_worker_killed_mid_stream_loses_no_alert_and_repeats_none_but_by_id(
+    tmp_path_factory: pytest.TempPathFactory, broker: str, tmp_path: Path
+) -> None:
+    env = make_env(tmp_path_factory, broker)
+    lines = [line for line in (SCENARIOS / "week_august_2023.jsonl").read_bytes().splitlines() if line.strip()]
+    expected = replay_alerts(env, lines, tmp_path)
+    cut = next(i for i, line in enumerate(lines) if b'"published_at": "2023-08-10T13' in line)  # amid the peak
+    crashed = Worker(env, tmp_path / "crashed.log", SAHELWATCH_DATA_DIR=str(tmp_path / "a")).start()
+    publish_paced(env, lines[:cut])
+    crashed.stop(signal.SIGKILL)
+    restarted = Worker(env, tmp_path / "restarted.log", SAHELWATCH_DATA_DIR=str(tmp_path / "b")).start()
+    try:
+        time.sleep(3)  # what the crash left uncommitted is processed again first (redeliveries)
+        publish_paced(env, lines[cut:])
+        env.wait_for_count(env.settings.topics.alerts(), len(expected), timeout=30)
+        streamed = [comparable(m["value"]) for m in env.consume(env.settings.topics.alerts(), len(expected))]
+    finally:
+        assert restarted.stop() == 0, restarted.log()
+    by_id: dict[str, dict[str, Any]] = {}
+    for alert in streamed:
+        assert by_id.setdefault(alert["alert_id"], alert) == alert, "a repeat must be the same alert"
+    assert by_id == expected
