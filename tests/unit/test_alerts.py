@@ -228,3 +228,10 @@ def test_a_redelivered_article_sends_its_alerts_again_with_the_same_ids(rules: R
     assert [m["alert_id"] for _, m in again.messages()] == [a.alert_id for a in first.alerts]
     burst[0].redelivery = True
     assert AlertEngine(rules, state).observe(burst[0]).messages() == []  # it raised nothing itself
+
+
+def test_an_oversized_rules_file_is_refused_unread(tmp_path: Path) -> None:
+    path = tmp_path / "rules.toml"
+    path.write_text("# padding\n" * 200_000)
+    with pytest.raises(RulesError, match="over the 1,048,576-byte limit"):
+        load_rules(path)

@@ -16,6 +16,8 @@ from typing import Any
 import jsonschema_rs
 import orjson
 
+from sahelwatch.core.datafiles import read_bounded
+
 MAX_RULES_BYTES = 1024 * 1024
 _DURATION = re.compile(r"^([0-9]+)(s|m|h|d)$")
 _SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
@@ -72,12 +74,7 @@ def seconds(text: str) -> int:
 def load_rules(path: Path | None = None) -> RuleSet:
     """The package's default rules, or the file at ``path``."""
     source = path or resources.files("sahelwatch") / "knowledge" / "rules.toml"
-    try:
-        raw = source.read_bytes()
-    except OSError as exc:
-        raise RulesError(f"{source}: cannot read ({exc})") from None
-    if len(raw) > MAX_RULES_BYTES:
-        raise RulesError(f"{source}: {len(raw):,} bytes, over the {MAX_RULES_BYTES:,}-byte limit")
+    raw = read_bounded(source, MAX_RULES_BYTES, RulesError)
     try:
         data = tomllib.loads(raw.decode("utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:

@@ -17,6 +17,8 @@ from typing import Any
 import jsonschema_rs
 import orjson
 
+from sahelwatch.core.datafiles import read_bounded
+
 MAX_FILE_BYTES = 16 * 1024 * 1024
 _ALIAS_URN = "urn:sahelwatch:schema:knowledge:alias:1"
 _ENTRY_SCHEMA = {"actors": "actor", "places": "place", "lexicon": "lexicon"}
@@ -101,12 +103,7 @@ def _validator(name: str) -> jsonschema_rs.Draft202012Validator:
 
 
 def _entries(path: Traversable, kind: str, versions: dict[str, str]) -> list[dict[str, Any]]:
-    try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise KnowledgeError(f"{path}: cannot read ({exc})") from None
-    if len(raw) > MAX_FILE_BYTES:
-        raise KnowledgeError(f"{path}: {len(raw):,} bytes, over the {MAX_FILE_BYTES:,}-byte limit")
+    raw = read_bounded(path, MAX_FILE_BYTES, KnowledgeError)
     header_check, entry_check = _validator("header"), _validator(_ENTRY_SCHEMA[kind])
     entries: list[dict[str, Any]] = []
     ids: dict[str, int] = {}
