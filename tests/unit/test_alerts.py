@@ -13,7 +13,7 @@ import pytest
 
 from sahelwatch.core.alerts import Alert, AlertEngine, RulesError, load_rules
 from sahelwatch.core.alerts.rules import RuleSet
-from sahelwatch.core.model import Origin, TaggedArticle
+from sahelwatch.core.model import Duplicate, Origin, TaggedArticle
 from sahelwatch.core.pipeline import Pipeline
 
 T0 = datetime(2023, 8, 10, 12, tzinfo=UTC)
@@ -145,16 +145,26 @@ def test_arrival_order_within_the_lateness_does_not_change_the_alerts(rules: Rul
     assert reference and again == reference
 
 
-def test_duplicates_never_count(rules: RuleSet) -> None:
+def copy_of(original: TaggedArticle, source: str) -> TaggedArticle:
+    copy = article(THREAT, original.published_at, source)
+    copy.duplicate = Duplicate(of=original.id, kind="exact", matched_on="body_sha256", similarity=1.0)
+    copy.story_id = original.id
+    return copy
+
+
+def test_duplicates_never_count_but_widen_the_story_breadth(rules: RuleSet) -> None:
     pipeline = Pipeline(2**21, rules=rules)
-    first = article(THREAT, T0, "a.example")
-    copy = article(THREAT, T0, "b.example")
-    copy.duplicate = first.duplicate or type("D", (), {})()  # any verdict marks it a duplicate
     state: dict[str, Any] = {}
-    pipeline.alert(first, state)
-    before = orjson.dumps(state)
-    assert pipeline.alert(copy, state).alerts == ()
-    assert orjson.dumps(state) == before
+    originals = [article(THREAT, T0 + timedelta(minutes=5 * i), f"o{i}.example") for i in range(3)]
+    for original in originals:
+        pipeline.alert(original, state)
+    counts = [(slot["v"], slot["n"]) for slot in state["key:threat|NE|threat_of_force"]["b"].values()]
+    for n in range(6):
+        assert pipeline.alert(copy_of(originals[0], f"copy{n}.example"), state).alerts == ()
+    assert [(slot["v"], slot["n"]) for slot in state["key:threat|NE|threat_of_force"]["b"].values()] == counts
+    (alert,) = [a for a in pipeline.alert(clock(T0 + timedelta(hours=2)), state).alerts if a.status == "firing"]
+    outlets = {e["id"]: e["outlets"] for e in alert.to_json()["evidence"]}
+    assert outlets == {originals[0].id: 7, originals[1].id: 1, originals[2].id: 1}
 
 
 def test_intervention_in_nigeria_news_does_not_count_for_niger(rules: RuleSet) -> None:

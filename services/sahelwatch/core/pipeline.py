@@ -82,7 +82,10 @@ class Pipeline:
         return self.deduplicate(self.prepare(raw, received_at, origin), state, bands)
 
     def alert(self, article: TaggedArticle, state: AlertState) -> Observation:
-        """Count a first occurrence in the alert windows; duplicates never count."""
+        """Count a first occurrence in the alert windows; a copy only widens its story's breadth."""
+        engine = AlertEngine(self.rules, state)
         if article.duplicate is not None:
+            if article.duplicate.kind != "update":
+                engine.reach(article)
             return Observation((), late=False)
-        return AlertEngine(self.rules, state).observe(article)
+        return engine.observe(article)

@@ -15,7 +15,8 @@ worker) of JSON-able values:
     wm, wm0                   -> watermark and the first one (surges wait for a baseline's worth of history)
     active                    -> [alert keys with buckets or a firing severity]
     out                       -> {article id: alerts it raised}, a day of event time, resent on redelivery
-    key:<rule>|<country>|<subject> -> {"b": {bucket: {"v", "n", "src", "ev", "ids"}}, "sev", "fired", "closed", "quiet"}
+    key:<rule>|<country>|<subject> -> {"b": {bucket: {"v", "n", "src", "ev", "ids", "reach"}}, "sev", "fired",
+                                       "closed", "quiet"}
 
 Hysteresis: a key fires when it reaches a severity level; again at once when it
 escalates; at the same level only after the cooldown; and it resolves after a
@@ -122,6 +123,25 @@ class AlertEngine:
         if alerts:
             self._record(article.id, now, alerts)
         return Observation(tuple(alerts), late=False, resend=resend)
+
+    def reach(self, article: TaggedArticle) -> None:
+        """A copy of a counted story: its outlet joins the story's breadth, and nothing is counted.
+
+        The breadth shows in the evidence of the windows that close later, so
+        an analyst sees that one story was carried by ten outlets.
+        """
+        story, outlet = article.story_id, article.source
+        for key in self._state.get("active", ()):
+            state = self._state.get(key)
+            if state is None:
+                continue
+            buckets = dict(state["b"])
+            for bucket, slot in state["b"].items():
+                carried = slot.get("reach", {})
+                if story in slot["ids"] and outlet not in carried.get(story, ()):
+                    buckets[bucket] = slot | {"reach": carried | {story: sorted({*carried.get(story, ()), outlet})}}
+            if buckets != state["b"]:
+                self._state[key] = state | {"b": buckets}
 
     def _outbox(self) -> dict[str, Any]:
         outbox: dict[str, Any] = self._state.get("out") or {}
@@ -238,7 +258,11 @@ class AlertEngine:
 
         def alert(status: str, severity: str) -> Alert:
             ranked = sorted((e for slot in inside for e in slot["ev"]), key=lambda e: (-e["_value"], e["id"]))
-            evidence = tuple({k: v for k, v in e.items() if k != "_value"} for e in ranked[:EVIDENCE_PER_ALERT])
+            carried = {story: set(outlets) for slot in inside for story, outlets in slot.get("reach", {}).items()}
+            evidence = tuple(
+                {k: v for k, v in e.items() if k != "_value"} | {"outlets": 1 + len(carried.get(e["id"], set()))}
+                for e in ranked[:EVIDENCE_PER_ALERT]
+            )
             digest = hashlib.sha256(f"{rule.id}|{country}|{subject}|{end}|{status}|{severity}".encode()).hexdigest()
             return Alert(
                 digest[:24],
