@@ -16,12 +16,13 @@ import urllib.request
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import orjson
 import pytest
-from kafka import KafkaConsumer, TopicPartition
+from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 
 from sahelwatch.config import Settings, load_settings
 
@@ -189,3 +190,39 @@ def worker(env: Env, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Worke
     running = Worker(env, tmp_path_factory.mktemp("logs") / "worker.log").start()
     yield running
     running.stop()
+
+
+SCENARIOS = Path(__file__).resolve().parents[1] / "fixtures" / "scenarios"
+STEP = timedelta(minutes=5)  # well inside the rules' 10-minute allowed lateness
+
+
+def steps(lines: list[bytes]) -> list[list[bytes]]:
+    """Consecutive articles published within one STEP of the step's first."""
+    out: list[list[bytes]] = []
+    first: datetime | None = None
+    for line in lines:
+        when = datetime.fromisoformat(orjson.loads(line)["published_at"].replace("Z", "+00:00"))
+        if first is None or when - first >= STEP:
+            out.append([])
+            first = when
+        out[-1].append(line)
+    return out
+
+
+OUTPUTS = ("tagged", "duplicates")
+
+
+def publish_paced(env: Env, lines: list[bytes]) -> None:
+    """Publish step by step, each step processed (seen on the output topics) before the next."""
+    outputs = tuple(getattr(env.settings.topics, name) for name in OUTPUTS)
+    producer = KafkaProducer(bootstrap_servers=env.settings.bootstrap_servers, acks="all")
+    published = env.count(*outputs)
+    try:
+        for step in steps(lines):
+            for line in step:
+                producer.send(env.settings.topics.raw, key=orjson.loads(line)["id"].encode(), value=line)
+            producer.flush()
+            published += len(step)
+            env.wait_for_count(outputs, published, timeout=60)
+    finally:
+        producer.close()

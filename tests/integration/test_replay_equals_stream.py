@@ -10,57 +10,19 @@ from __future__ import annotations
 
 import signal
 import time
-from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import orjson
 import pytest
-from kafka import KafkaProducer
 
-from tests.conftest import ROOT
-from tests.integration.conftest import Env, Worker, free_port, make_env
+from tests.integration.conftest import SCENARIOS, Env, Worker, free_port, make_env, publish_paced
 
 pytestmark = pytest.mark.integration
-
-SCENARIOS = ROOT / "tests" / "fixtures" / "scenarios"
-STEP = timedelta(minutes=5)  # well inside the rules' 10-minute allowed lateness
-
-
-def steps(lines: list[bytes]) -> list[list[bytes]]:
-    """Consecutive articles published within one STEP of the step's first."""
-    out: list[list[bytes]] = []
-    first: datetime | None = None
-    for line in lines:
-        when = datetime.fromisoformat(orjson.loads(line)["published_at"].replace("Z", "+00:00"))
-        if first is None or when - first >= STEP:
-            out.append([])
-            first = when
-        out[-1].append(line)
-    return out
 
 
 def comparable(alert: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in alert.items() if k != "emitted_at"}
-
-
-OUTPUTS = ("tagged", "duplicates")
-
-
-def publish_paced(env: Env, lines: list[bytes]) -> None:
-    """Publish step by step, each step processed (seen on the output topics) before the next."""
-    outputs = tuple(getattr(env.settings.topics, name) for name in OUTPUTS)
-    producer = KafkaProducer(bootstrap_servers=env.settings.bootstrap_servers, acks="all")
-    published = env.count(*outputs)
-    try:
-        for step in steps(lines):
-            for line in step:
-                producer.send(env.settings.topics.raw, key=orjson.loads(line)["id"].encode(), value=line)
-            producer.flush()
-            published += len(step)
-            env.wait_for_count(outputs, published, timeout=60)
-    finally:
-        producer.close()
 
 
 def replay_alerts(env: Env, lines: list[bytes], tmp_path: Path) -> dict[str, dict[str, Any]]:

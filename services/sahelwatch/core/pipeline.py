@@ -9,6 +9,7 @@ three in the same order.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -32,8 +33,14 @@ class Pipeline:
     rules: RuleSet = field(default_factory=load_rules)
     max_future: timedelta = timedelta(days=1)
 
-    def prepare(self, raw: bytes, received_at: datetime, origin: Origin) -> TaggedArticle:
-        """Decode, validate, clean and tag one message; raises Rejected when it cannot be used."""
+    def prepare(
+        self, raw: bytes, received_at: datetime, origin: Origin, timings: dict[str, float] | None = None
+    ) -> TaggedArticle:
+        """Decode, validate, clean and tag one message; raises Rejected when it cannot be used.
+
+        ``timings``, when given, receives the seconds spent cleaning and tagging.
+        """
+        started = time.perf_counter()
         article = decode_article(raw, self.max_message_bytes)
         if article.published_at > received_at + self.max_future:
             raise Rejected(
@@ -43,6 +50,10 @@ class Pipeline:
             )
         text = clean(article)
         language = article.language or detect_language(text.body)
+        cleaned = time.perf_counter()
+        tags = self.tagger.tag(text.title, text.body)
+        if timings is not None:
+            timings |= {"clean": cleaned - started, "tag": time.perf_counter() - cleaned}
         return TaggedArticle(
             id=article.id,
             url=article.url,
@@ -57,7 +68,7 @@ class Pipeline:
             body_sha256=body_fingerprint(text.body),
             received_at=received_at,
             origin=origin,
-            tags=self.tagger.tag(text.title, text.body),
+            tags=tags,
         )
 
     def deduplicate(self, article: TaggedArticle, state: State, bands: Bands) -> TaggedArticle:

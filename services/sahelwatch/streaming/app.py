@@ -75,6 +75,7 @@ def create_app(settings: Settings) -> faust.App:
         "intervention": _bytes_topic(app, topics.alerts_intervention),
     }
     pipeline = build_pipeline(settings)
+    metrics.knowledge.info(pipeline.tagger.knowledge.versions | {"rules": pipeline.rules.version})
 
     @app.agent(raw, name="intake")
     async def intake(stream: StreamT[bytes]) -> None:
@@ -83,9 +84,9 @@ def create_app(settings: Settings) -> faust.App:
             value: bytes = event.value or b""
             metrics.articles_received.inc()
             origin = Origin(message.topic, message.partition, message.offset, _key_text(message.key))
-            started = time.perf_counter()
+            timings: dict[str, float] = {}
             try:
-                article = pipeline.prepare(value, datetime.now(UTC), origin)
+                article = pipeline.prepare(value, datetime.now(UTC), origin, timings)
             except Exception as exc:  # a bad record or a stage bug must never stop the worker
                 rejected = exc if isinstance(exc, Rejected) else _processing_error(exc)
                 letter = DeadLetter(
@@ -94,7 +95,8 @@ def create_app(settings: Settings) -> faust.App:
                 await deadletter.send(key=message.key, value=orjson.dumps(letter.to_json()))
                 metrics.dead_letters.labels(rejected.reason).inc()
                 continue
-            metrics.stage_seconds.labels("prepare").observe(time.perf_counter() - started)
+            for stage, seconds in timings.items():
+                metrics.stage_seconds.labels(stage).observe(seconds)
             metrics.articles_cleaned.labels(article.text.path).inc()
             await sequenced.send(key=article.id.encode(), value=orjson.dumps(article.to_json()))
 
@@ -120,7 +122,8 @@ def create_app(settings: Settings) -> faust.App:
                 target, outcome = duplicates, "duplicate"
                 metrics.duplicates.labels(article.duplicate.kind, article.duplicate.matched_on).inc()
             await target.send(key=article.id.encode(), value=orjson.dumps(article.to_json()))
-            metrics.articles_output.labels(outcome).inc()
+            _count_output(article, outcome)
+            metrics.dedup_index_bands.set(len(band_index.bands))
             started = time.perf_counter()
             observation = pipeline.alert(article, alert_state)
             metrics.stage_seconds.labels("alert").observe(time.perf_counter() - started)
@@ -131,6 +134,7 @@ def create_app(settings: Settings) -> faust.App:
                 await alert_topics[topic].send(key=message["alert_id"].encode(), value=orjson.dumps(record))
             for alert in observation.alerts:
                 metrics.alerts.labels(alert.rule.id, alert.severity, alert.status).inc()
+            metrics.alert_active_keys.set(len(alert_state.get("active") or ()))
 
     setup_prometheus_sensors(app, pattern="/metrics", name_prefix="sahelwatch_faust")
 
@@ -141,6 +145,28 @@ def create_app(settings: Settings) -> faust.App:
         return self.json(state, status=200 if state["status"] == "ok" else 503)
 
     return app
+
+
+def _count_output(article: TaggedArticle, outcome: str) -> None:
+    """What the dashboards show of an article: latency always, its tags only for a first occurrence."""
+    now = datetime.now(UTC)
+    metrics.articles_output.labels(outcome).inc()
+    metrics.end_to_end_seconds.labels("received").observe((now - article.received_at).total_seconds())
+    metrics.end_to_end_seconds.labels("published").observe(max(0.0, (now - article.published_at).total_seconds()))
+    if article.duplicate is not None:
+        return
+    tags = article.tags
+    primary = next((c.code for c in tags.countries if c.primary), "none")
+    for country in tags.countries:
+        metrics.tagged_articles.labels(country.code).inc()
+    for actor in tags.actors:
+        metrics.actor_mentions.labels(actor.id, actor.country or "none").inc(len(actor.mentions))
+    for keyword in tags.keywords:
+        metrics.keyword_score.labels(keyword.category, primary).inc(keyword.score)
+    for place in tags.places:
+        metrics.place_mentions.labels(
+            place.id, place.name, place.country or "none", str(place.lat), str(place.lon)
+        ).inc(len(place.mentions))
 
 
 class _BandIndex:
