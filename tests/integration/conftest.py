@@ -15,7 +15,7 @@ import time
 import urllib.request
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -119,7 +119,7 @@ def env(tmp_path_factory: pytest.TempPathFactory, broker: str) -> Env:
 def make_env(tmp_path_factory: pytest.TempPathFactory, broker: str) -> Env:
     """A deployment of its own: fresh topic names, application id, store and web port."""
     run = uuid.uuid4().hex[:8]
-    names = ["raw", "tagged", "duplicates", "deadletter", "alerts_actors", "alerts_intervention"]
+    defaults = Settings().topics  # prefixed defaults: dashboards that match "articles.raw$" see test topics too
     return Env(
         {
             "SAHELWATCH_BROKER": broker,
@@ -128,7 +128,7 @@ def make_env(tmp_path_factory: pytest.TempPathFactory, broker: str) -> Env:
             "SAHELWATCH_WEB_PORT": str(free_port()),
             "SAHELWATCH_DEDUP_RETENTION_HOURS": "8760",  # the examples span weeks; tests republish them
             "SAHELWATCH_SESSION_TIMEOUT_SECONDS": "8",  # a killed worker's partitions move on quickly
-            **{f"SAHELWATCH_TOPIC_{n.upper()}": f"t{run}.{n}" for n in names},
+            **{f"SAHELWATCH_TOPIC_{f.name.upper()}": f"t{run}.{getattr(defaults, f.name)}" for f in fields(defaults)},
         }
     )
 
