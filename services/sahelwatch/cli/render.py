@@ -32,7 +32,7 @@ def _article(topic: str, a: dict[str, Any]) -> str:
         )
         return "\n".join(lines)
     countries = ", ".join(f"{c['code']}{'*' if c['primary'] else ''} x{c['mentions']}" for c in a["countries"])
-    actors = ", ".join(x["name"] for x in sorted(a["actors"], key=lambda x: -len(x["mentions"]))[:6])
+    actors = ", ".join(x["name"] for x in sorted(a["actors"], key=lambda x: -x["mention_count"])[:6])
     keywords = ", ".join(f"{k['category']} {k['score']:g}" for k in sorted(a["keywords"], key=lambda k: -k["score"]))
     lines += [
         f"  relevance {a['relevance']:.2f} | countries {countries or '-'} | outlets {len(a['story']['sources'])}",

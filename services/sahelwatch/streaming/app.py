@@ -87,7 +87,8 @@ def create_app(settings: Settings) -> faust.App:
             timings: dict[str, float] = {}
             try:
                 article = pipeline.prepare(value, datetime.now(UTC), origin, timings)
-            except Exception as exc:  # a bad record or a stage bug must never stop the worker
+                await sequenced.send(key=article.id.encode(), value=orjson.dumps(article.to_json()))
+            except Exception as exc:  # a bad record, a stage bug or an unsendable result must never stop the worker
                 rejected = exc if isinstance(exc, Rejected) else _processing_error(exc)
                 letter = DeadLetter(
                     rejected.reason, rejected.message, value, origin, datetime.now(UTC), rejected.article_id
@@ -98,7 +99,6 @@ def create_app(settings: Settings) -> faust.App:
             for stage, seconds in timings.items():
                 metrics.stage_seconds.labels(stage).observe(seconds)
             metrics.articles_cleaned.labels(article.text.path).inc()
-            await sequenced.send(key=article.id.encode(), value=orjson.dumps(article.to_json()))
 
     band_index = _BandIndex()
 
@@ -160,13 +160,13 @@ def _count_output(article: TaggedArticle, outcome: str) -> None:
     for country in tags.countries:
         metrics.tagged_articles.labels(country.code).inc()
     for actor in tags.actors:
-        metrics.actor_mentions.labels(actor.id, actor.country or "none").inc(len(actor.mentions))
+        metrics.actor_mentions.labels(actor.id, actor.country or "none").inc(actor.count)
     for keyword in tags.keywords:
         metrics.keyword_score.labels(keyword.category, primary).inc(keyword.score)
     for place in tags.places:
         metrics.place_mentions.labels(
             place.id, place.name, place.country or "none", str(place.lat), str(place.lon)
-        ).inc(len(place.mentions))
+        ).inc(place.count)
 
 
 class _BandIndex:

@@ -155,7 +155,7 @@ class AlertEngine:
 
     def _count(self, article: TaggedArticle, now: int) -> set[str]:
         tags = article.tags
-        about = {c.code for c in tags.countries if c.primary or len(c.mentions) >= 2}
+        about = {c.code for c in tags.countries if c.primary or c.count >= 2}
         touched: set[str] = set()
         for rule in self._rules.values():
             if tags.relevance < rule.min_relevance:

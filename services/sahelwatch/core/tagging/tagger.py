@@ -20,7 +20,17 @@ from collections.abc import Iterable
 from sahelwatch.core.tagging.fold import fold
 from sahelwatch.core.tagging.knowledge import Actor, Alias, Knowledge, Place
 from sahelwatch.core.tagging.matcher import Hit, Matcher, Pattern
-from sahelwatch.core.tagging.tags import ActorTag, CountryTag, Field, KeywordHit, KeywordTag, Mention, PlaceTag, Tags
+from sahelwatch.core.tagging.tags import (
+    MAX_EVIDENCE,
+    ActorTag,
+    CountryTag,
+    Field,
+    KeywordHit,
+    KeywordTag,
+    Mention,
+    PlaceTag,
+    Tags,
+)
 
 SAHEL = frozenset({"NE", "ML", "BF"})
 SAHEL_GROUPS = frozenset({"sahel_juntas", "aes", "jnim", "islamic_state_sahel"})
@@ -97,11 +107,16 @@ class Tagger:
         return Tags(
             countries=self._countries(countries),
             places=tuple(
-                PlaceTag(p.id, p.geonameid, p.name, p.kind, p.country, p.lat, p.lon, tuple(m))
+                PlaceTag(p.id, p.geonameid, p.name, p.kind, p.country, p.lat, p.lon, _first(m), len(m))
                 for p, m in places.values()
             ),
-            actors=tuple(ActorTag(a.id, a.name, a.type, a.country, a.groups, tuple(m)) for a, m in actors.values()),
-            keywords=tuple(KeywordTag(c, tuple(h)) for c, h in sorted(keywords.items())),
+            actors=tuple(
+                ActorTag(a.id, a.name, a.type, a.country, a.groups, _first(m), len(m)) for a, m in actors.values()
+            ),
+            keywords=tuple(
+                KeywordTag(c, tuple(h[:MAX_EVIDENCE]), round(sum(x.weight for x in h), 3))
+                for c, h in sorted(keywords.items())
+            ),
             relevance=_relevance(countries, actors.values(), keywords),
         )
 
@@ -112,9 +127,14 @@ class Tagger:
 
         primary = max(found, key=weight) if found else None
         return tuple(
-            CountryTag(code, self._country_names.get(code, code), code == primary, tuple(mentions))
+            CountryTag(code, self._country_names.get(code, code), code == primary, _first(mentions), len(mentions))
             for code, mentions in sorted(found.items(), key=lambda item: weight(item[0]), reverse=True)
         )
+
+
+def _first(mentions: list[Mention]) -> tuple[Mention, ...]:
+    """A page repeating a name a hundred thousand times must not make a hundred-megabyte message."""
+    return tuple(mentions[:MAX_EVIDENCE])
 
 
 def _words_pattern(words: tuple[str, ...]) -> re.Pattern[str] | None:

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 Field = Literal["title", "body"]
+MAX_EVIDENCE = 25  # mentions kept per tag: the counts cover all, the offsets the first ones
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,20 +37,22 @@ class CountryTag:
     code: str
     name: str
     primary: bool
-    mentions: tuple[Mention, ...]
+    mentions: tuple[Mention, ...]  # the first MAX_EVIDENCE, in text order
+    count: int
 
     def to_json(self) -> dict[str, Any]:
         return {
             "code": self.code,
             "name": self.name,
-            "mentions": len(self.mentions),
+            "mentions": self.count,
             "primary": self.primary,
             "evidence": [m.to_json() for m in self.mentions],
         }
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> CountryTag:
-        return cls(data["code"], data["name"], data["primary"], tuple(Mention.from_json(m) for m in data["evidence"]))
+        mentions = tuple(Mention.from_json(m) for m in data["evidence"])
+        return cls(data["code"], data["name"], data["primary"], mentions, data["mentions"])
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,7 +64,8 @@ class PlaceTag:
     country: str | None
     lat: float
     lon: float
-    mentions: tuple[Mention, ...]
+    mentions: tuple[Mention, ...]  # the first MAX_EVIDENCE, in text order
+    count: int
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -72,6 +76,7 @@ class PlaceTag:
             "country": self.country,
             "lat": self.lat,
             "lon": self.lon,
+            "mention_count": self.count,
             "mentions": [m.to_json() for m in self.mentions],
         }
 
@@ -87,6 +92,7 @@ class PlaceTag:
             data["lat"],
             data["lon"],
             mentions,
+            data["mention_count"],
         )
 
 
@@ -97,7 +103,8 @@ class ActorTag:
     type: str
     country: str | None
     groups: tuple[str, ...]
-    mentions: tuple[Mention, ...]
+    mentions: tuple[Mention, ...]  # the first MAX_EVIDENCE, in text order
+    count: int
 
     @property
     def confidence(self) -> float:
@@ -111,13 +118,22 @@ class ActorTag:
             "country": self.country,
             "groups": list(self.groups),
             "confidence": self.confidence,
+            "mention_count": self.count,
             "mentions": [m.to_json() for m in self.mentions],
         }
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> ActorTag:
         mentions = tuple(Mention.from_json(m) for m in data["mentions"])
-        return cls(data["id"], data["name"], data["type"], data["country"], tuple(data["groups"]), mentions)
+        return cls(
+            data["id"],
+            data["name"],
+            data["type"],
+            data["country"],
+            tuple(data["groups"]),
+            mentions,
+            data["mention_count"],
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,11 +147,8 @@ class KeywordHit:
 @dataclass(frozen=True, slots=True)
 class KeywordTag:
     category: str
-    hits: tuple[KeywordHit, ...]
-
-    @property
-    def score(self) -> float:
-        return round(sum(h.weight for h in self.hits), 3)
+    hits: tuple[KeywordHit, ...]  # the first MAX_EVIDENCE, in text order
+    score: float  # over every hit
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -147,7 +160,7 @@ class KeywordTag:
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> KeywordTag:
         hits = tuple(KeywordHit(t["term"], t["entry"], t["weight"], Mention.from_json(t)) for t in data["terms"])
-        return cls(data["category"], hits)
+        return cls(data["category"], hits, data["score"])
 
 
 @dataclass(frozen=True, slots=True)
