@@ -9,6 +9,7 @@ import orjson
 import pytest
 
 from sahelwatch.cli import main
+from sahelwatch.contracts import schema_errors
 from tests.conftest import ROOT
 
 SCENARIOS = ROOT / "tests" / "fixtures" / "scenarios"
@@ -30,6 +31,8 @@ def test_a_week_in_august_2023_raises_escalating_intervention_alerts_for_niger(t
     first_critical = min(a["window"]["end"] for a in niger if a["severity"] == "critical")
     assert first_critical.startswith("2023-08-10")  # the standby-force summit
     assert any(a["rule"] == "invasion-war" and a["key"]["country"] == "NE" for a in firing)
+    for alert in alerts:
+        assert schema_errors("alert", alert) == []
     for alert in firing:
         assert alert["distinct_sources"] >= 3
         assert alert["evidence"] and all(e["matches"] for e in alert["evidence"])

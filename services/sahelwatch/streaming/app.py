@@ -27,6 +27,7 @@ from faust.types import StreamT, TopicT
 from faust.web import Request, Response, View
 from mode.types.signals import BaseSignalT
 
+from sahelwatch.clients import MAX_REQUEST_BYTES
 from sahelwatch.config import Settings
 from sahelwatch.core.dedup import Bands, index_bands
 from sahelwatch.core.intake import Rejected
@@ -36,8 +37,6 @@ from sahelwatch.streaming.credentials import faust_credentials
 from sahelwatch.wiring import build_pipeline
 
 log = logging.getLogger(__name__)
-
-MAX_REQUEST_BYTES = 16 * 1024 * 1024
 
 
 def create_app(settings: Settings) -> faust.App:

@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from sahelwatch.contracts import SCHEMA_VERSION
 from sahelwatch.core.alerts.rules import Rule, RuleSet
 from sahelwatch.core.model import TaggedArticle, utc_iso
 from sahelwatch.core.tagging.tags import Mention
@@ -60,7 +61,7 @@ class Alert:
         """The alert message, without ``emitted_at`` (the adapter adds the time it sends it)."""
         rule = self.rule
         return {
-            "schema_version": 1,
+            "schema_version": SCHEMA_VERSION,
             "alert_id": self.alert_id,
             "rule": rule.id,
             "kind": rule.kind,
