@@ -17,6 +17,11 @@ KAFKA_CONTROLLER_PORT="${KAFKA_CONTROLLER_PORT:-9093}"
 KAFKA_STATE_DIR="${KAFKA_STATE_DIR:-$REPO_ROOT/.local/kafka}"
 KAFKA_LIBS_DIR="${KAFKA_LIBS_DIR:-$REPO_ROOT/.local/kafka-libs/$KAFKA_VERSION}"
 KAFKA_HEAP_OPTS="${KAFKA_HEAP_OPTS:--Xms256m -Xmx512m}"
+# For tests of secured brokers: a file of properties appended to the generated
+# config (a later key wins), and extra StorageTool format arguments such as
+# "--add-scram SCRAM-SHA-512=[name=alice,password=alice-secret]".
+KAFKA_EXTRA_PROPERTIES="${KAFKA_EXTRA_PROPERTIES:-}"
+KAFKA_FORMAT_ARGS="${KAFKA_FORMAT_ARGS:-}"
 
 # Pinned: Maven 3.8 does not pin this plugin, so an unpinned call would resolve
 # whatever version the local repository or Central offers.
@@ -205,6 +210,10 @@ render_config() {
             line="${line//@DATA_DIR@/"$DATA_DIR"}"
             echo "$line"
         done <"$SCRIPT_DIR/server.properties.in"
+        if [[ -n "$KAFKA_EXTRA_PROPERTIES" ]]; then
+            echo "# Appended from $KAFKA_EXTRA_PROPERTIES"
+            cat "$KAFKA_EXTRA_PROPERTIES"
+        fi
     } >"$CONFIG_FILE.tmp"
     mv "$CONFIG_FILE.tmp" "$CONFIG_FILE"
 }
@@ -224,8 +233,10 @@ format_storage() {
     # Already formatted: skip the extra JVM start (a couple of seconds).
     if [[ -f "$DATA_DIR/meta.properties" ]]; then return 0; fi
     echo "Formatting storage in $DATA_DIR (cluster id $(<"$CLUSTER_ID_FILE"))"
+    local -a extra=()
+    read -ra extra <<<"$KAFKA_FORMAT_ARGS"
     out="$("${JAVA_CMD[@]}" kafka.tools.StorageTool format \
-            -t "$(<"$CLUSTER_ID_FILE")" -c "$CONFIG_FILE" --ignore-formatted 2>&1)" \
+            -t "$(<"$CLUSTER_ID_FILE")" -c "$CONFIG_FILE" --ignore-formatted "${extra[@]}" 2>&1)" \
         || die 1 "formatting $DATA_DIR failed (StorageTool format):"$'\n'"$out"
 }
 

@@ -8,9 +8,12 @@ import os
 import sys
 from collections.abc import Callable
 
+from kafka.errors import KafkaError
+
 from sahelwatch import __version__
 from sahelwatch.cli import offline, publish, subscribe, topics, worker
 from sahelwatch.config import ConfigError, load_settings
+from sahelwatch.core.alerts import RulesError
 from sahelwatch.core.tagging import KnowledgeError
 
 _COMMANDS: list[tuple[str, Callable[[argparse._SubParsersAction[argparse.ArgumentParser]], None]]] = [
@@ -45,9 +48,12 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     try:
         code: int = args.run(settings, args)
-    except KnowledgeError as exc:
-        print(f"sahelwatch: knowledge file error: {exc}", file=sys.stderr)
+    except (KnowledgeError, RulesError) as exc:
+        print(f"sahelwatch: data file error: {exc}", file=sys.stderr)
         return 2
+    except KafkaError as exc:  # unreachable broker, refused credentials, missing topic
+        print(f"sahelwatch: Kafka error: {exc}", file=sys.stderr)
+        return 1
     except BrokenPipeError:  # output piped into head or less that quit early
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
