@@ -54,9 +54,8 @@ class Matcher:
             self._automaton.add_word(key, (len(key), tuple(group)))
         self._automaton.make_automaton()
 
-    def find(self, text: str) -> list[Hit]:
-        """Non-overlapping hits (within a layer), in text order."""
-        folded = fold(text)
+    def find(self, text: str, folded: str) -> list[Hit]:
+        """Non-overlapping hits (within a layer), in text order; ``folded`` is ``fold(text)``, made by the caller."""
         candidates: list[Hit] = []
         for last, (length, group) in self._automaton.iter(folded):
             start, end = last - length + 1, last + 1

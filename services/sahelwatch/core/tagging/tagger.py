@@ -78,9 +78,10 @@ class Tagger:
         self._country_names = {p.country: p.name for p in knowledge.places if p.kind == "country" and p.country}
 
     def tag(self, title: str, body: str) -> Tags:
-        hits: list[tuple[Field, Hit]] = [("title", h) for h in self._matcher.find(title)]
-        hits += [("body", h) for h in self._matcher.find(body)]
-        article = fold(f"{title}\n{body}")
+        folded_title, folded_body = fold(title), fold(body)  # once each: matching and context both read them
+        hits: list[tuple[Field, Hit]] = [("title", h) for h in self._matcher.find(title, folded_title)]
+        hits += [("body", h) for h in self._matcher.find(body, folded_body)]
+        article = f"{folded_title}\n{folded_body}"
         texts = {"title": title, "body": body}
         actors: dict[str, tuple[Actor, list[Mention]]] = {}
         places: dict[str, tuple[Place, list[Mention]]] = {}
