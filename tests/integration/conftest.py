@@ -30,6 +30,7 @@ pytestmark = pytest.mark.integration
 
 BROKER = os.environ.get("SAHELWATCH_TEST_BROKER", "127.0.0.1:9092")
 SAHELWATCH = str(Path(sys.executable).with_name("sahelwatch"))
+KAFKA = Path(__file__).resolve().parents[2] / "deploy" / "kafka" / "kafka.sh"
 
 
 def free_port() -> int:
@@ -47,6 +48,44 @@ def broker() -> str:
     except OSError as exc:
         pytest.fail(f"Kafka is not reachable at {BROKER} ({exc}); start it with `make kafka-up` (make test does)")
     return BROKER
+
+
+class LocalBroker:
+    """A second broker of its own (``kafka.sh`` on free ports and its own state folder), for
+    tests that secure it differently or stop it, leaving the shared broker alone.
+
+    ``properties`` are appended to its server.properties; they may name ``{port}`` and
+    ``{controller}``. ``format_args`` go to ``kafka-storage format`` (SCRAM users, say).
+    """
+
+    def __init__(self, folder: Path, properties: str = "", format_args: str = "") -> None:
+        self.port, self.controller = free_port(), free_port()
+        self.address = f"127.0.0.1:{self.port}"
+        folder.mkdir(parents=True, exist_ok=True)
+        self.vars = {
+            "KAFKA_PORT": str(self.port),
+            "KAFKA_CONTROLLER_PORT": str(self.controller),
+            "KAFKA_STATE_DIR": str(folder / "state"),
+            "KAFKA_FORMAT_ARGS": format_args,
+        }
+        if properties:
+            extra = folder / "extra.properties"
+            extra.write_text(properties.format(port=self.port, controller=self.controller))
+            self.vars["KAFKA_EXTRA_PROPERTIES"] = str(extra)
+
+    def kafka_sh(self, command: str, timeout: float = 180) -> None:
+        done = subprocess.run(
+            [str(KAFKA), command], env=os.environ | self.vars, capture_output=True, text=True, timeout=timeout
+        )
+        assert done.returncode == 0, f"kafka.sh {command}: {done.stdout}{done.stderr}"
+
+    def up(self) -> LocalBroker:
+        self.kafka_sh("up")
+        return self
+
+    def down(self) -> None:
+        """Stops the broker and keeps its data: ``up`` again restarts the same cluster."""
+        self.kafka_sh("down", timeout=90)
 
 
 @dataclass

@@ -13,42 +13,31 @@ import orjson
 import pytest
 from kafka import KafkaConsumer
 
-from tests.conftest import ROOT, article
-from tests.integration.conftest import SAHELWATCH, Env, Worker, free_port, make_env
+from tests.conftest import article
+from tests.integration.conftest import SAHELWATCH, Env, LocalBroker, Worker, make_env
 
 pytestmark = pytest.mark.integration
 
-KAFKA = ROOT / "deploy" / "kafka" / "kafka.sh"
 PASSWORD = "worker-s3cret-Zx81"
 
 
 @pytest.fixture(scope="module")
 def scram_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    folder = tmp_path_factory.mktemp("scram-broker")
-    port, controller = free_port(), free_port()
-    extra = folder / "sasl.properties"
-    extra.write_text(
-        f"listeners=SASL_PLAINTEXT://127.0.0.1:{port},CONTROLLER://127.0.0.1:{controller}\n"
-        f"advertised.listeners=SASL_PLAINTEXT://127.0.0.1:{port}\n"
+    broker = LocalBroker(
+        tmp_path_factory.mktemp("scram-broker"),
+        properties="listeners=SASL_PLAINTEXT://127.0.0.1:{port},CONTROLLER://127.0.0.1:{controller}\n"
+        "advertised.listeners=SASL_PLAINTEXT://127.0.0.1:{port}\n"
         "listener.security.protocol.map=CONTROLLER:PLAINTEXT,SASL_PLAINTEXT:SASL_PLAINTEXT\n"
         "inter.broker.listener.name=SASL_PLAINTEXT\n"
         "sasl.enabled.mechanisms=SCRAM-SHA-512\n"
         "sasl.mechanism.inter.broker.protocol=SCRAM-SHA-512\n"
         "listener.name.sasl_plaintext.scram-sha-512.sasl.jaas.config="
-        'org.apache.kafka.common.security.scram.ScramLoginModule required username="broker" password="broker-pw";\n'
-    )
-    env = os.environ | {
-        "KAFKA_PORT": str(port),
-        "KAFKA_CONTROLLER_PORT": str(controller),
-        "KAFKA_STATE_DIR": str(folder / "state"),
-        "KAFKA_EXTRA_PROPERTIES": str(extra),
-        "KAFKA_FORMAT_ARGS": "--add-scram SCRAM-SHA-512=[name=broker,password=broker-pw] "
+        'org.apache.kafka.common.security.scram.ScramLoginModule required username="broker" password="broker-pw";\n',
+        format_args="--add-scram SCRAM-SHA-512=[name=broker,password=broker-pw] "
         f"--add-scram SCRAM-SHA-512=[name=worker,password={PASSWORD}]",
-    }
-    started = subprocess.run([str(KAFKA), "up"], env=env, capture_output=True, text=True, timeout=180)
-    assert started.returncode == 0, started.stdout + started.stderr
-    yield f"127.0.0.1:{port}"
-    subprocess.run([str(KAFKA), "down"], env=env, capture_output=True, timeout=60)
+    ).up()
+    yield broker.address
+    broker.down()
 
 
 def secured(tmp_path_factory: pytest.TempPathFactory, broker: str, password: str) -> Env:
