@@ -21,7 +21,7 @@ from typing import Any
 
 import orjson
 
-from sahelwatch.core.dedup import Bands
+from sahelwatch.core.dedup import Index
 from sahelwatch.core.model import Origin
 from sahelwatch.core.pipeline import Pipeline
 
@@ -33,12 +33,12 @@ START = datetime(2024, 3, 1, tzinfo=UTC)
 
 def run(pipeline: Pipeline, raws: list[bytes]) -> tuple[list[dict[str, Any]], list[float], dict[str, Any]]:
     dedup: dict[str, Any] = {}
-    bands: Bands = {}
+    index = Index()
     state: dict[str, Any] = {}
     alerts, timings = [], []
     received = datetime(2030, 1, 1, tzinfo=UTC)
-    for index, raw in enumerate(raws):
-        article = pipeline.run(raw, received, Origin("bench", 0, index), dedup, bands)
+    for position, raw in enumerate(raws):
+        article = pipeline.run(raw, received, Origin("bench", 0, position), dedup, index)
         started = time.perf_counter()
         observation = pipeline.alert(article, state)
         timings.append((time.perf_counter() - started) * 1e6)

@@ -30,7 +30,8 @@ import orjson
 
 from sahelwatch.core.cleaning import clean
 from sahelwatch.core.cleaning.language import detect_language
-from sahelwatch.core.dedup import Bands
+from sahelwatch.core.dedup import Index
+from sahelwatch.core.dedup.deduplicator import Bands
 from sahelwatch.core.model import Article, Origin
 from sahelwatch.core.pipeline import Pipeline
 
@@ -126,14 +127,14 @@ def main() -> int:
 
     # 1. the corpus in order: exact pairs caught, near merges judged
     state: dict[str, Any] = {}
-    bands: Bands = {}
+    dedup_index = Index()
     prepared, clean_us, dedup_us = [], [], []
     for index, row in enumerate(rows):
         raw = record(row, index)
         started = time.perf_counter()
         article = pipeline.prepare(raw, T0, Origin("corpus", 0, index))
         middle = time.perf_counter()
-        pipeline.deduplicate(article, state, bands)
+        pipeline.deduplicate(article, state, dedup_index)
         ended = time.perf_counter()
         clean_us.append((middle - started) * 1e6)
         dedup_us.append((ended - middle) * 1e6)
@@ -189,7 +190,7 @@ def main() -> int:
                 source="copy.example",
                 body=text,
             )
-            article = pipeline.run(raw, T0, Origin("copies", 0, n), copy_state, _BandsOverlay(bands))
+            article = pipeline.run(raw, T0, Origin("copies", 0, n), copy_state, Index(_BandsOverlay(dedup_index.bands)))
             expected = by_id[row["id"]][0].story_id
             hit = article.duplicate is not None and article.story_id == expected
             recall.setdefault(kind, []).append(int(hit))
@@ -291,14 +292,14 @@ class _Overlay(dict[str, Any]):
         return super().__contains__(key) or key in self.base
 
 
-class _BandsOverlay(dict[str, list[list[Any]]]):
+class _BandsOverlay(dict[int, list[list[Any]]]):
     """The band index seen through an overlay: reads fall back to the corpus index."""
 
     def __init__(self, base: Bands) -> None:
         super().__init__()
         self.base = base
 
-    def get(self, key: str, default: Any = None) -> Any:
+    def get(self, key: int, default: Any = None) -> Any:
         return super().get(key, self.base.get(key, default))
 
 

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import itertools
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 
-from sahelwatch.core.dedup import Candidate, Deduplicator, body_fingerprint, index_bands
+from sahelwatch.core.dedup import Candidate, Deduplicator, Index, body_fingerprint, build_index
 from sahelwatch.core.dedup.minhash import signature
 
 T0 = datetime(2023, 8, 10, 12, tzinfo=UTC)
@@ -65,7 +67,7 @@ def candidate(
 
 @pytest.fixture
 def dedup() -> Deduplicator:
-    deduplicator = Deduplicator({}, {})
+    deduplicator = Deduplicator({}, Index())
     first = deduplicator.check(candidate("orig", body(STORY)), T0)
     assert first.duplicate is None and first.story_id == "orig"
     return deduplicator
@@ -115,7 +117,7 @@ def test_same_url_with_new_text_is_an_update(dedup: Deduplicator) -> None:
 
 
 def test_same_id_with_new_text_is_an_update_and_same_text_is_exact() -> None:
-    dedup = Deduplicator({}, {})
+    dedup = Deduplicator({}, Index())
     dedup.check(candidate("x", body(STORY)), T0)
     update = dedup.check(candidate("x", body(STORY[:5])), T0).duplicate
     again = dedup.check(candidate("x", body(STORY)), T0).duplicate
@@ -138,7 +140,7 @@ def test_republishing_a_duplicate_resolves_to_the_first_article(dedup: Deduplica
 
 def test_retention_forgets_old_stories_and_expire_removes_them() -> None:
     state: dict[str, object] = {}
-    dedup = Deduplicator(state, {}, retention=timedelta(days=7))
+    dedup = Deduplicator(state, Index(), retention=timedelta(days=7))
     dedup.check(candidate("old", body(STORY)), T0)
     later = T0 + timedelta(days=8)
     assert dedup.expire(later.timestamp()) > 0
@@ -149,7 +151,7 @@ def test_retention_forgets_old_stories_and_expire_removes_them() -> None:
 
 def test_dead_entries_are_ignored_before_any_sweep() -> None:
     state: dict[str, object] = {}
-    dedup = Deduplicator(state, {}, retention=timedelta(hours=1))
+    dedup = Deduplicator(state, Index(), retention=timedelta(hours=1))
     dedup.check(candidate("old", body(STORY)), T0)
     later = T0 + timedelta(minutes=90)  # same day: no sweep yet
     assert dedup.check(candidate("new", body(STORY), when=later), later).duplicate is None
@@ -158,7 +160,7 @@ def test_dead_entries_are_ignored_before_any_sweep() -> None:
 
 def test_the_event_time_watermark_sweeps_once_a_day_and_ignores_future_dates() -> None:
     state: dict[str, object] = {}
-    dedup = Deduplicator(state, {}, retention=timedelta(days=1))
+    dedup = Deduplicator(state, Index(), retention=timedelta(days=1))
     dedup.check(candidate("d0", body(STORY)), T0)
     far_future = T0 + timedelta(days=400)
     dedup.check(candidate("future", body(OTHER_ANGLE), when=far_future), T0)
@@ -170,7 +172,7 @@ def test_the_event_time_watermark_sweeps_once_a_day_and_ignores_future_dates() -
 
 def test_short_texts_have_no_signature_and_are_never_near_copies() -> None:
     assert signature("Troops deployed.") is None
-    dedup = Deduplicator({}, {})
+    dedup = Deduplicator({}, Index())
     dedup.check(candidate("a", "Niger junta closes airspace."), T0)
     assert dedup.check(candidate("b", "Niger junta reopens airspace."), T0).duplicate is None
 
@@ -181,7 +183,7 @@ def test_fingerprint_ignores_case_and_whitespace_only() -> None:
 
 
 def test_a_redelivery_of_the_same_input_position_is_not_a_duplicate_of_itself() -> None:
-    dedup = Deduplicator({}, {})
+    dedup = Deduplicator({}, Index())
     first = dedup.check(candidate("x", body(STORY), origin="articles.raw/2/41"), T0)
     redelivered = dedup.check(candidate("x", body(STORY), origin="articles.raw/2/41"), T0)
     republished = dedup.check(candidate("x", body(STORY), origin="articles.raw/2/97"), T0)
@@ -192,11 +194,68 @@ def test_a_redelivery_of_the_same_input_position_is_not_a_duplicate_of_itself() 
 
 def test_the_band_index_rebuilt_from_the_state_finds_the_same_near_copies() -> None:
     state: dict[str, object] = {}
-    live = Deduplicator(state, {})
+    live = Deduplicator(state, Index())
     live.check(candidate("orig", body(STORY)), T0)
     live.check(candidate("other", body(OTHER_ANGLE)), T0)
-    restarted = Deduplicator(state, index_bands(state))  # a new worker: durable state, derived index
+    restarted = Deduplicator(state, build_index(state))  # a new worker: durable state, derived index
     verdict = restarted.check(candidate("copy", body(STORY[:2] + STORY[3:]), source="b.example"), T0)
     assert verdict.duplicate is not None
     assert (verdict.duplicate.kind, verdict.duplicate.of) == ("near", "orig")
     assert not any(key.startswith("band") for key in state)  # the index costs no durable writes
+
+
+class _NoScan(dict[str, object]):
+    """A state that fails any full read: the sweep must find dead entries through the index."""
+
+    def items(self) -> Any:
+        raise AssertionError("the sweep read the whole table")
+
+
+def test_the_daily_sweep_deletes_dead_entries_without_reading_the_whole_state() -> None:
+    state = _NoScan()
+    dedup = Deduplicator(state, Index(), retention=timedelta(days=1))
+    dedup.check(candidate("d0", body(STORY)), T0)
+    dedup.check(candidate("d0-copy", body(STORY), source="b.example"), T0 + timedelta(hours=1))
+    day_zero = set(dict.keys(state)) - {"meta:watermark"}
+    three_days = T0 + timedelta(days=3)
+    dedup.check(candidate("d3", body(OTHER_ANGLE), when=three_days), three_days)
+    assert len(day_zero) >= 5 and not day_zero & set(dict.keys(state))
+    assert "story:d3" in state
+    assert dedup.check(candidate("again", body(STORY), when=three_days), three_days).duplicate is None
+
+
+def test_a_restarted_deduplicator_still_sweeps_what_the_first_one_wrote() -> None:
+    state: dict[str, object] = {}
+    Deduplicator(state, Index(), retention=timedelta(days=1)).check(candidate("d0", body(STORY)), T0)
+    day_zero = set(state) - {"meta:watermark"}
+    restarted = Deduplicator(state, build_index(state), retention=timedelta(days=1))
+    three_days = T0 + timedelta(days=3)
+    restarted.check(candidate("d3", body(OTHER_ANGLE), when=three_days), three_days)
+    assert day_zero and not day_zero & set(state)
+    assert build_index(state).bands == restarted._index.bands  # the swept stories left the band buckets too
+
+
+def test_a_crash_that_kept_the_story_but_lost_its_pointers_is_mended_on_redelivery() -> None:
+    state: dict[str, object] = {}
+    Deduplicator(state, Index()).check(candidate("x", body(STORY), origin="articles.raw/1/7"), T0)
+    for key in [k for k in state if not k.startswith(("story:", "meta:"))]:
+        del state[key]  # the changelog kept the first write only
+    restarted = Deduplicator(state, build_index(state))
+    again = restarted.check(candidate("x", body(STORY), origin="articles.raw/1/7"), T0)
+    assert again.redelivery and again.duplicate is None
+    copy = restarted.check(candidate("y", body(STORY), source="b.example", origin="articles.raw/0/3"), T0)
+    assert copy.duplicate is not None and (copy.duplicate.of, copy.duplicate.matched_on) == ("x", "body_sha256")
+
+
+def test_a_redelivered_duplicate_gets_its_first_verdict_again() -> None:
+    dedup = Deduplicator({}, Index())
+    dedup.check(candidate("orig", body(STORY), origin="articles.raw/0/1"), T0)
+    near = candidate("near", body(STORY[:2] + STORY[3:]), source="b.example", origin="articles.raw/2/5")
+    first = dedup.check(near, T0)
+    again = dedup.check(near, T0)
+    assert first.duplicate is not None and first.duplicate.kind == "near"
+    assert again.redelivery and again.duplicate == first.duplicate
+    assert again.story_sources == first.story_sources == ("a.example", "b.example")
+    republished = dedup.check(replace(near, origin="articles.raw/2/9"), T0)
+    assert not republished.redelivery and republished.duplicate is not None
+    assert republished.duplicate.kind == "update"  # a known id again, with another body than its story

@@ -5,7 +5,7 @@ from typing import Any
 import orjson
 import pytest
 
-from sahelwatch.core.dedup import Bands
+from sahelwatch.core.dedup import Index
 from sahelwatch.core.intake import Rejected
 from sahelwatch.core.model import Origin, TaggedArticle
 from sahelwatch.core.pipeline import Pipeline
@@ -20,12 +20,12 @@ class Store:
 
     def __init__(self) -> None:
         self.state: dict[str, Any] = {}
-        self.bands: Bands = {}
+        self.index = Index()
 
 
 def run(pipeline: Pipeline, raw: bytes, store: Store) -> TaggedArticle:
     """One message, read from a new position of the input topic."""
-    return pipeline.run(raw, NOW, Origin("articles.raw", 0, next(_offsets)), store.state, store.bands)
+    return pipeline.run(raw, NOW, Origin("articles.raw", 0, next(_offsets)), store.state, store.index)
 
 
 def test_republished_article_and_copied_body_are_duplicates() -> None:

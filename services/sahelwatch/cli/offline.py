@@ -18,7 +18,7 @@ from typing import IO, Any
 import orjson
 
 from sahelwatch.config import Settings
-from sahelwatch.core.dedup import Bands
+from sahelwatch.core.dedup import Index
 from sahelwatch.core.intake import Rejected
 from sahelwatch.core.model import Origin, utc_iso
 from sahelwatch.inputs import Record, Refusal, read_records
@@ -53,7 +53,7 @@ def run_tag(settings: Settings, args: argparse.Namespace) -> int:
 def run_replay(settings: Settings, args: argparse.Namespace) -> int:
     pipeline = build_pipeline(settings)
     dedup_state: dict[str, Any] = {}
-    bands: Bands = {}
+    index = Index()
     alert_state: dict[str, Any] = {}
     outcomes: Counter[str] = Counter()
     with ExitStack() as stack:
@@ -64,7 +64,7 @@ def run_replay(settings: Settings, args: argparse.Namespace) -> int:
 
         def step(raw: bytes, origin: Origin) -> None:
             now = datetime.now(UTC)
-            article = pipeline.run(raw, now, origin, dedup_state, bands)
+            article = pipeline.run(raw, now, origin, dedup_state, index)
             observation = pipeline.alert(article, alert_state)
             outcomes["duplicate" if article.duplicate else "late" if observation.late else "counted"] += 1
             if tagged_out is not None:

@@ -18,7 +18,7 @@ from sahelwatch.core.alerts.engine import State as AlertState
 from sahelwatch.core.cleaning import clean
 from sahelwatch.core.cleaning.language import detect_language
 from sahelwatch.core.cleaning.urls import canonical_url
-from sahelwatch.core.dedup import Bands, Candidate, Deduplicator, body_fingerprint
+from sahelwatch.core.dedup import Candidate, Deduplicator, Index, body_fingerprint
 from sahelwatch.core.dedup.deduplicator import State
 from sahelwatch.core.intake import Rejected, decode_article
 from sahelwatch.core.model import Origin, TaggedArticle, utc_iso
@@ -71,7 +71,7 @@ class Pipeline:
             tags=tags,
         )
 
-    def deduplicate(self, article: TaggedArticle, state: State, bands: Bands) -> TaggedArticle:
+    def deduplicate(self, article: TaggedArticle, state: State, index: Index) -> TaggedArticle:
         """Mark the article as a duplicate, or record it as the first occurrence of its story."""
         candidate = Candidate(
             id=article.id,
@@ -82,15 +82,15 @@ class Pipeline:
             body_sha256=article.body_sha256,
             origin=article.origin.position(),
         )
-        verdict = Deduplicator(state, bands, self.dedup_retention).check(candidate, article.received_at)
+        verdict = Deduplicator(state, index, self.dedup_retention).check(candidate, article.received_at)
         article.duplicate = verdict.duplicate
         article.story_id = verdict.story_id
         article.story_sources = verdict.story_sources
         article.redelivery = verdict.redelivery
         return article
 
-    def run(self, raw: bytes, received_at: datetime, origin: Origin, state: State, bands: Bands) -> TaggedArticle:
-        return self.deduplicate(self.prepare(raw, received_at, origin), state, bands)
+    def run(self, raw: bytes, received_at: datetime, origin: Origin, state: State, index: Index) -> TaggedArticle:
+        return self.deduplicate(self.prepare(raw, received_at, origin), state, index)
 
     def alert(self, article: TaggedArticle, state: AlertState) -> Observation:
         """Count a first occurrence in the alert windows; a copy only widens its story's breadth."""

@@ -29,7 +29,7 @@ from mode.types.signals import BaseSignalT
 
 from sahelwatch.clients import MAX_REQUEST_BYTES
 from sahelwatch.config import Settings
-from sahelwatch.core.dedup import Bands, index_bands
+from sahelwatch.core.dedup import Index, build_index
 from sahelwatch.core.intake import Rejected
 from sahelwatch.core.model import DeadLetter, Origin, TaggedArticle, utc_iso
 from sahelwatch.streaming import metrics
@@ -99,21 +99,21 @@ def create_app(settings: Settings) -> faust.App:
                 metrics.stage_seconds.labels(stage).observe(seconds)
             metrics.articles_cleaned.labels(article.text.path).inc()
 
-    band_index = _BandIndex()
+    derived = _DerivedIndex()
 
     @app.on_partitions_assigned.connect
     def _reindex_after_rebalance(sender: Any, /, *args: Any, signal: BaseSignalT[Any], **kwargs: Any) -> None:
-        band_index.stale = True  # the table may now hold stories this worker has not indexed
+        derived.stale = True  # the table may now hold stories this worker has not indexed
 
     @app.agent(sequenced, name="dedup", concurrency=1)
     async def dedup(stream: StreamT[bytes]) -> None:
         async for value in stream:
             started = time.perf_counter()
-            if band_index.stale:  # events flow only once the table is recovered, so it is complete here
-                band_index.bands, band_index.stale = index_bands(dedup_index), False
-                log.info("rebuilt the LSH band index: %d bands", len(band_index.bands))
+            if derived.stale:  # events flow only once the table is recovered, so it is complete here
+                derived.index, derived.stale = build_index(dedup_index), False
+                log.info("rebuilt the dedup index: %d bands", len(derived.index.bands))
             article = TaggedArticle.from_json(orjson.loads(value))
-            pipeline.deduplicate(article, dedup_index, band_index.bands)
+            pipeline.deduplicate(article, dedup_index, derived.index)
             metrics.stage_seconds.labels("dedup").observe(time.perf_counter() - started)
             if article.duplicate is None:
                 target, outcome = tagged, "tagged"
@@ -122,7 +122,7 @@ def create_app(settings: Settings) -> faust.App:
                 metrics.duplicates.labels(article.duplicate.kind, article.duplicate.matched_on).inc()
             await target.send(key=article.id.encode(), value=orjson.dumps(article.to_json()))
             _count_output(article, outcome)
-            metrics.dedup_index_bands.set(len(band_index.bands))
+            metrics.dedup_index_bands.set(len(derived.index.bands))
             started = time.perf_counter()
             observation = pipeline.alert(article, alert_state)
             metrics.stage_seconds.labels("alert").observe(time.perf_counter() - started)
@@ -168,11 +168,11 @@ def _count_output(article: TaggedArticle, outcome: str) -> None:
         ).inc(place.count)
 
 
-class _BandIndex:
-    """The in-memory LSH index of the dedup table, rebuilt after every assignment."""
+class _DerivedIndex:
+    """The dedup stage's in-memory index of its table, rebuilt after every assignment."""
 
     def __init__(self) -> None:
-        self.bands: Bands = {}
+        self.index = Index()
         self.stale = True
 
 

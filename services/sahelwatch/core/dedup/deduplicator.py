@@ -4,15 +4,17 @@ The durable state is one mutable mapping (a dict offline, a Faust table in the
 worker), with JSON-able values so the table's changelog can carry it:
 
     id:<article id>        -> [story id, published epoch]
+                              (a duplicate's: + [input position, kind, matched on, similarity])
     url:<canonical url>    -> [story id, published epoch]
     body:<sha256>          -> [story id, published epoch]
     story:<story id>       -> {"sha", "t", "sources", "origin", "sig", "n", "lead"}
     meta:watermark         -> published epoch
 
-The LSH band index (band key -> [[story id, published epoch], ...]) is derived
-from the stories' signatures, so it is kept in memory and rebuilt with
-``index_bands`` after a restart or a rebalance instead of costing 32 changelog
-writes an article.
+Two indexes are derived from that state, so they are kept in memory (``Index``)
+and rebuilt with ``build_index`` after a restart or a rebalance instead of
+costing changelog writes: the LSH band buckets (band key -> [[story id,
+published epoch], ...]) and a heap of (event time, key) that tells the sweep
+which entries may have died, so it never reads the whole table.
 
 Retention runs on event time: the watermark is the latest ``published_at``
 seen (future-dated articles do not move it), and an entry older than the
@@ -23,8 +25,9 @@ the articles seen, never on when a clean-up happened to run.
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import MutableMapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -32,7 +35,7 @@ from sahelwatch.core.dedup.minhash import Signature, signature
 from sahelwatch.core.model import Duplicate, MatchedOn
 
 State = MutableMapping[str, Any]
-Bands = dict[str, list[list[Any]]]
+Bands = dict[int, list[list[Any]]]
 
 NEAR_JACCARD = 0.5
 NEAR_CONTAINMENT = 0.8
@@ -63,18 +66,30 @@ class Verdict:
     redelivery: bool = False
 
 
+@dataclass
+class Index:
+    """What the deduplicator derives from its durable state and keeps in memory."""
+
+    bands: Bands = field(default_factory=dict)
+    expiry: list[tuple[float, str]] = field(default_factory=list)  # a heap: (event time last useful, key)
+
+    def track(self, key: str, when: float) -> None:
+        heapq.heappush(self.expiry, (when, key))
+
+
 class Deduplicator:
-    def __init__(self, state: State, bands: Bands, retention: timedelta = timedelta(days=7)) -> None:
+    def __init__(self, state: State, index: Index, retention: timedelta = timedelta(days=7)) -> None:
         self._state = state
-        self._bands = bands
+        self._index = index
+        self._bands = index.bands
         self._retention = retention.total_seconds()
         self._horizon = -float("inf")
 
     def check(self, article: Candidate, received_at: datetime) -> Verdict:
         """Decide, then record: a first occurrence opens a story, a duplicate joins one."""
-        own = self._state.get(f"story:{article.id}")
-        if own is not None and own.get("origin") == article.origin:  # at-least-once redelivery after a crash
-            return Verdict(None, article.id, tuple(own["sources"]), redelivery=True)
+        redelivered = self._redelivery(article)
+        if redelivered is not None:
+            return redelivered
         now = article.published_at.timestamp()
         self._advance_watermark(now, received_at.timestamp())
         watermark = self._state.get("meta:watermark")
@@ -84,26 +99,52 @@ class Deduplicator:
         if duplicate is None:
             self._open_story(article, sig, now)
             return Verdict(None, article.id, (article.source,))
-        sources = self._join_story(duplicate.of, article, now)
+        sources = self._join_story(duplicate, article, now)
         return Verdict(duplicate, duplicate.of, sources)
+
+    def _redelivery(self, article: Candidate) -> Verdict | None:
+        """The same input position again (at-least-once, after a crash): the first verdict again.
+
+        The worker's table writes reach the changelog after its outputs, in order,
+        so a crash can keep the first writes of an article and lose the rest: the
+        record that identifies the input comes first, and what came after it is
+        written again here.
+        """
+        own = self._state.get(f"story:{article.id}")
+        if own is not None and own.get("origin") == article.origin:
+            for key in _pointer_keys(article):
+                if self._state.get(key) is None:
+                    self._write(key, [article.id, own["t"]], own["t"])
+            return Verdict(None, article.id, tuple(own["sources"]), redelivery=True)
+        seen = self._state.get(f"id:{article.id}")
+        if seen is not None and len(seen) == 6 and seen[2] == article.origin:
+            story_id, when, _, kind, matched_on, similarity = seen
+            duplicate = Duplicate(story_id, kind, matched_on, similarity)
+            return Verdict(duplicate, story_id, self._join_story(duplicate, article, when), redelivery=True)
+        return None
 
     def expire(self, now: float) -> int:
         """Remove entries older than the retention window before ``now``; returns how many."""
         horizon = now - self._retention
-        doomed = [
-            key
-            for key, value in list(self._state.items())
-            if not key.startswith("meta:") and _newest(key, value) < horizon
-        ]
-        for key in doomed:
+        heap, removed = self._index.expiry, 0
+        while heap and heap[0][0] < horizon:
+            _, key = heapq.heappop(heap)
+            value = self._state.get(key)
+            if value is None or _newest(key, value) >= horizon:
+                continue  # already gone, or written again since (a newer heap entry covers it)
+            if key.startswith("story:") and value.get("sig"):
+                self._unband(key.removeprefix("story:"), _signature(value))
             del self._state[key]
-        for band, bucket in list(self._bands.items()):
-            live = [entry for entry in bucket if entry[1] >= horizon]
+            removed += 1
+        return removed
+
+    def _unband(self, story_id: str, sig: Signature) -> None:
+        for band in sig.band_keys():
+            live = [entry for entry in self._bands.get(band, ()) if entry[0] != story_id]
             if live:
                 self._bands[band] = live
             else:
-                del self._bands[band]
-        return len(doomed)
+                self._bands.pop(band, None)
 
     def _advance_watermark(self, published: float, received: float) -> None:
         """Sweep expired entries once per day of event time; future-dated articles move nothing."""
@@ -163,41 +204,47 @@ class Deduplicator:
         return story_id
 
     def _open_story(self, article: Candidate, sig: Signature | None, now: float) -> None:
+        """The story first: it tells a redelivery, should a crash cut the writes after it."""
         pointer = [article.id, now]
-        self._state[f"id:{article.id}"] = pointer
-        self._state[f"url:{article.canonical_url}"] = pointer
         story: dict[str, Any] = {
             "sha": article.body_sha256,
             "t": now,
             "sources": [article.source],
             "origin": article.origin,
         }
-        if article.body:
-            self._state[f"body:{article.body_sha256}"] = pointer
         if sig is not None:
             story |= {"sig": list(sig.values), "n": sig.shingles, "lead": list(sig.lead)}
+        self._write(f"story:{article.id}", story, now)
+        for key in _pointer_keys(article):
+            self._write(key, pointer, now)
+        if sig is not None:
             for band in sig.band_keys():
                 bucket = [entry for entry in self._bands.get(band, ()) if entry[1] >= self._horizon]
                 self._bands[band] = [*bucket[-(MAX_BUCKET - 1) :], pointer]
-        self._state[f"story:{article.id}"] = story
 
-    def _join_story(self, story_id: str, article: Candidate, now: float) -> tuple[str, ...]:
-        """Point the duplicate's id, URL and body at the story, and count its source."""
-        pointer = [story_id, now]
-        keys = [f"id:{article.id}", f"url:{article.canonical_url}"]
-        if article.body:
-            keys.append(f"body:{article.body_sha256}")
-        for key in keys:
-            if self._live_pointer(key) is None:
-                self._state[key] = pointer
+    def _write(self, key: str, value: Any, when: float) -> None:
+        self._state[key] = value
+        self._index.track(key, when)
+
+    def _join_story(self, duplicate: Duplicate, article: Candidate, now: float) -> tuple[str, ...]:
+        """Count the duplicate's source in its story, then point its id (with the verdict and its
+        input position, to tell a redelivery), URL and body at the story. Idempotent."""
+        story_id = duplicate.of
         story = self._state.get(f"story:{story_id}")
-        if story is None:
-            return (article.source,)
-        sources: list[str] = story["sources"]
-        if article.source not in sources and len(sources) < MAX_SOURCES:
-            story = story | {"sources": [*sources, article.source]}
-            self._state[f"story:{story_id}"] = story
-        return tuple(story["sources"])
+        sources: list[str] = story["sources"] if story is not None else [article.source]
+        if story is not None and article.source not in sources and len(sources) < MAX_SOURCES:
+            sources = [*sources, article.source]
+            self._write(f"story:{story_id}", story | {"sources": sources}, story["t"])
+        verdict = [article.origin, duplicate.kind, duplicate.matched_on, duplicate.similarity]
+        for key in _pointer_keys(article):
+            if self._live_pointer(key) is None:
+                self._write(key, [story_id, now, *verdict] if key.startswith("id:") else [story_id, now], now)
+        return tuple(sources)
+
+
+def _pointer_keys(article: Candidate) -> list[str]:
+    keys = [f"id:{article.id}", f"url:{article.canonical_url}"]
+    return [*keys, f"body:{article.body_sha256}"] if article.body else keys
 
 
 def _signature(story: dict[str, Any]) -> Signature:
@@ -211,15 +258,19 @@ def _newest(key: str, value: Any) -> float:
     return float(value[1])
 
 
-def index_bands(state: State) -> Bands:
-    """Rebuild the LSH band index from the stories in the durable state."""
-    bands: Bands = {}
-    stories = sorted(
-        ((value["t"], key.removeprefix("story:"), value) for key, value in state.items() if key.startswith("story:")),
-        key=lambda item: (item[0], item[1]),
-    )
-    for published, story_id, story in stories:
-        if story.get("sig"):
-            for band in _signature(story).band_keys():
-                bands.setdefault(band, []).append([story_id, published])
-    return {band: bucket[-MAX_BUCKET:] for band, bucket in bands.items()}
+def build_index(state: State) -> Index:
+    """Derive the in-memory index from the durable state (after a restart or a rebalance)."""
+    index = Index()
+    stories = []
+    for key, value in state.items():
+        if key.startswith("meta:"):
+            continue
+        index.expiry.append((_newest(key, value), key))
+        if key.startswith("story:") and value.get("sig"):
+            stories.append((value["t"], key.removeprefix("story:"), value))
+    heapq.heapify(index.expiry)
+    for published, story_id, story in sorted(stories, key=lambda item: (item[0], item[1])):
+        for band in _signature(story).band_keys():
+            index.bands.setdefault(band, []).append([story_id, published])
+    index.bands = {band: bucket[-MAX_BUCKET:] for band, bucket in index.bands.items()}
+    return index

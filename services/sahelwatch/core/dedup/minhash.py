@@ -23,6 +23,8 @@ _rng = np.random.default_rng(20230726)  # fixed: signatures must agree across wo
 _A = _rng.integers(1, 2**63, size=NUM_PERM, dtype=np.uint64) | np.uint64(1)
 _B = _rng.integers(0, 2**63, size=NUM_PERM, dtype=np.uint64)
 _MIX = (np.uint64(0x9E3779B97F4A7C15), np.uint64(0xC2B2AE3D27D4EB4F), np.uint64(0x165667B19E3779F9))
+_BAND_MIX = _rng.integers(1, 2**63, size=ROWS + 1, dtype=np.uint64) | np.uint64(1)
+_BAND_NUMBERS = np.arange(BANDS, dtype=np.uint64)
 _token_hashes: dict[str, int] = {}
 
 
@@ -57,11 +59,16 @@ class Signature:
         positions = np.minimum(np.searchsorted(other.shingle_set, lead), len(other.shingle_set) - 1)
         return float((other.shingle_set[positions] == lead).mean())  # the set is sorted (np.unique)
 
-    def band_keys(self) -> list[str]:
-        return [
-            f"{band}:{zlib.crc32(repr(self.values[band * ROWS : (band + 1) * ROWS]).encode()):08x}"
-            for band in range(BANDS)
-        ]
+    def band_keys(self) -> list[int]:
+        """One 64-bit key per band, mixing the band's rows and its number: equal keys, likely equal rows.
+
+        A rare collision only adds a candidate, which the Jaccard check then turns away.
+        """
+        rows = np.array(self.values, dtype=np.uint64).reshape(BANDS, ROWS)
+        keys = _BAND_NUMBERS * _BAND_MIX[ROWS]
+        for row in range(ROWS):
+            keys = keys + rows[:, row] * _BAND_MIX[row]
+        return keys.tolist()  # type: ignore[no-any-return]  # numpy's tolist is untyped
 
 
 def signature(text: str) -> Signature | None:
@@ -85,12 +92,10 @@ def signature(text: str) -> Signature | None:
 
 def _token_hashes_of(tokens: list[str]) -> list[int]:
     """Stable 32-bit token hashes (Python's own hash() differs between processes), memoised."""
-    values = list(map(_token_hashes.get, tokens))
-    if None in values:
-        if len(_token_hashes) > 500_000:
+    unseen = set(tokens).difference(_token_hashes)
+    if unseen:
+        if len(_token_hashes) + len(unseen) > 500_000:
             _token_hashes.clear()
-        for index, value in enumerate(values):
-            if value is None:
-                token = tokens[index]
-                values[index] = _token_hashes.setdefault(token, zlib.crc32(token.encode()))
-    return values  # type: ignore[return-value]  # every None was replaced above
+            unseen = set(tokens)
+        _token_hashes.update(zip(unseen, map(zlib.crc32, map(str.encode, unseen)), strict=True))
+    return list(map(_token_hashes.__getitem__, tokens))
