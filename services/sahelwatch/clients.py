@@ -6,11 +6,14 @@ tests and the worker's topic set-up reach the broker the same way.
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
-from kafka.errors import KafkaError, TopicAlreadyExistsError, for_code
+from kafka.errors import KafkaError, KafkaTimeoutError, TopicAlreadyExistsError, for_code
 
 from sahelwatch.config import Settings
 
@@ -39,6 +42,45 @@ def connection_options(settings: Settings) -> dict[str, Any]:
             "ssl_check_hostname": True,
         }
     return options
+
+
+class ConnectionErrors(logging.Handler):
+    """Why kafka-python's connections failed, kept from its log records.
+
+    kafka-python logs every failed connection attempt (TLS alerts with a traceback) while it
+    retries, then gives up with only "Unable to bootstrap": the reason (an untrusted broker
+    certificate, a refused password) is in those records, as the exception among their arguments.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self._reasons: dict[str, None] = {}  # distinct reasons, the latest last
+
+    def emit(self, record: logging.LogRecord) -> None:
+        for arg in record.args if isinstance(record.args, tuple) else ():
+            # The final "Unable to bootstrap" (a timeout) is the verdict, raised anyway: not a reason.
+            if isinstance(arg, BaseException) and not isinstance(arg, KafkaTimeoutError):
+                self._reasons.pop(str(arg), None)
+                self._reasons[str(arg)] = None
+
+    def summary(self, limit: int = 3) -> str:
+        """The ``limit`` latest distinct reasons, oldest first ("" if none)."""
+        return "; ".join(list(self._reasons)[-limit:])
+
+
+@contextmanager
+def connection_errors(show: bool = False) -> Iterator[ConnectionErrors]:
+    """Collect the reasons of failed connections instead of printing kafka-python's retries
+    (``kafka.net`` logs); with ``show`` they are printed as well."""
+    logger = logging.getLogger("kafka.net")
+    handler, propagate = ConnectionErrors(), logger.propagate
+    logger.addHandler(handler)
+    logger.propagate = show
+    try:
+        yield handler
+    finally:
+        logger.removeHandler(handler)
+        logger.propagate = propagate
 
 
 def producer(settings: Settings) -> KafkaProducer:

@@ -12,6 +12,7 @@ from kafka.errors import KafkaError
 
 from sahelwatch import __version__
 from sahelwatch.cli import offline, publish, subscribe, topics, worker
+from sahelwatch.clients import connection_errors
 from sahelwatch.config import ConfigError, load_settings
 from sahelwatch.core.alerts import RulesError
 from sahelwatch.core.tagging import KnowledgeError
@@ -46,17 +47,24 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"sahelwatch: configuration error: {exc}", file=sys.stderr)
         return 2
-    try:
-        code: int = args.run(settings, args)
-    except (KnowledgeError, RulesError) as exc:
-        print(f"sahelwatch: data file error: {exc}", file=sys.stderr)
-        return 2
-    except KafkaError as exc:  # unreachable broker, refused credentials, missing topic
-        print(f"sahelwatch: Kafka error: {exc}", file=sys.stderr)
-        return 1
-    except BrokenPipeError:  # output piped into head or less that quit early
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return 0
+    # kafka-python's retry chatter stays out of the output (unless debugging): a failure ends with
+    # one line that carries its reasons.
+    with connection_errors(show=settings.log_level == "debug") as failed_connections:
+        try:
+            code: int = args.run(settings, args)
+        except (KnowledgeError, RulesError) as exc:
+            print(f"sahelwatch: data file error: {exc}", file=sys.stderr)
+            return 2
+        except KafkaError as exc:  # unreachable broker, untrusted certificate, refused credentials, missing topic
+            reasons = failed_connections.summary()
+            print(
+                f"sahelwatch: Kafka error: {exc}" + (f" (connection errors: {reasons})" if reasons else ""),
+                file=sys.stderr,
+            )
+            return 1
+        except BrokenPipeError:  # output piped into head or less that quit early
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            return 0
     return code
 
 
