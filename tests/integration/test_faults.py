@@ -1,0 +1,450 @@
+"""Faults under load: a worker killed with SIGKILL amid thousands of articles, and restarted on an empty disk.
+
+Each test takes ``sahelwatch replay`` of its own input as the reference and compares everything the stream
+wrote with it. Every input message is followed by its position on the raw topic, which the outputs carry as
+their origin: it must land in exactly one of tagged / duplicates / dead letters, the one the replay says,
+and it may land there more than once only as a redelivery (the same position, so the same id and category).
+The alerts must be the replay's, by ``alert_id``, a repeated id always with the same content.
+
+Articles are published as a feed delivers them, one step of a few minutes of event time at a time, each step
+processed before the next, so that no article is late for the alert windows whatever the partitions do.
+"""
+
+from __future__ import annotations
+
+import base64
+import itertools
+import random
+import signal
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+from kafka import KafkaConsumer, KafkaProducer
+
+from sahelwatch.core.model import parse_time, utc_iso
+from tests.integration.conftest import SCENARIOS, STEP, Env, Worker, make_env
+
+pytestmark = pytest.mark.integration
+
+Position = tuple[int, int]  # (partition, offset) of an input message on the raw topic
+Steps = list[list[bytes]]
+
+COPY_KINDS = ("exact", "same-body", "near")
+WORDS = """
+    garden orchard basil tomato pepper onion garlic lemon honey flour butter oven kettle teapot saucer spoon ladle
+    recipe dough pastry bakery crust almond walnut hazelnut cherry apricot plum melon cucumber lettuce spinach carrot
+    radish turnip pumpkin squash bean lentil barley oat rye sugar cinnamon nutmeg ginger clove vanilla cocoa coffee
+    espresso milk cream cheese yogurt jam marmalade pickle vinegar mustard soup stew salad sandwich noodle dumpling
+    pancake waffle muffin biscuit cookie cake pie tart custard pudding sorbet telescope comet nebula galaxy planet
+    orbit crater meteor eclipse lantern library archive manuscript novel poem sonnet chapter notebook pencil eraser
+    ruler atlas globe canvas easel palette brush pigment sculpture pottery ceramic glaze kiln loom thread needle
+    quilt fabric cotton wool linen velvet button zipper pocket jacket scarf mitten sweater boots umbrella raincoat
+    bicycle pedal saddle helmet tandem scooter tram ferry harbour lighthouse pier sailboat kayak canoe paddle meadow
+    hillside valley cottage chimney attic cellar balcony terrace porch fence hedge lawn mower rake shovel bucket
+    wheelbarrow greenhouse seedling sprout blossom petal tulip daisy orchid lily violet fern moss ivy maple birch
+    willow cedar pine acorn squirrel hedgehog sparrow robin finch owl heron swan duck goose pony donkey kitten puppy
+    parrot aquarium goldfish piano violin cello flute clarinet trumpet choir melody harmony rhythm chord concert
+    rehearsal orchestra ballet waltz tango puzzle crossword chess checkers domino marble kite carousel museum gallery
+    exhibit brochure postcard stamp envelope parcel printer keyboard monitor laptop cable battery charger spreadsheet
+    backup sensor robot bubble feather pebble seashell sandcastle snowflake icicle puddle rainbow breeze drizzle
+    sunrise sunset twilight moonlight candle blanket pillow cushion sofa armchair bookshelf wardrobe mirror curtain
+    carpet staircase doorbell mailbox bench fountain statue bandstand picnic basket thermos lemonade sherbet
+    caramel toffee fudge nougat pretzel bagel croissant baguette omelette risotto lasagne ravioli polenta couscous
+    hummus falafel guacamole salsa tortilla burrito pizza calzone focaccia brioche scone crumpet shortbread
+    gently slowly quietly brightly warmly softly neatly happily carefully lazily cheerfully politely
+    with and of for near under over beside behind among between around across through
+"""
+VOCABULARY = tuple(WORDS.split())  # nothing the tagger knows: no place, actor or keyword of its lexicon
+
+
+# --- the input -------------------------------------------------------------------------------------------------
+
+
+def scenario_lines(*names: str) -> list[bytes]:
+    return [line for name in names for line in (SCENARIOS / name).read_bytes().splitlines() if line.strip()]
+
+
+def published(line: bytes) -> datetime:
+    return parse_time(orjson.loads(line)["published_at"])
+
+
+def sentence(rng: random.Random, low: int, high: int) -> str:
+    words = rng.choices(VOCABULARY, k=rng.randint(low, high))
+    return " ".join(words).capitalize()
+
+
+def filler(rng: random.Random, number: int, when: datetime) -> bytes:
+    """An article about nothing the tagger knows: random words, so no two are near copies of each other."""
+    source = f"{rng.choice(VOCABULARY)}-{number}.example"
+    return orjson.dumps(
+        {
+            "id": f"filler-{number:05d}",
+            "url": f"https://{source}/{when:%Y/%m/%d}/{number}",
+            "title": sentence(rng, 5, 8),
+            "published_at": utc_iso(when),
+            "source": source,
+            "body": " ".join(sentence(rng, 10, 16) + "." for _ in range(rng.randint(5, 7))),
+        }
+    )
+
+
+def with_filler(rng: random.Random, lines: list[bytes], per_article: int, bursts: dict[int, int]) -> Steps:
+    """The articles in publication steps, each followed within a minute by generated ones.
+
+    ``bursts`` gives some articles (by index) a larger following. A step is the articles published within
+    STEP of the step's first, as in ``conftest.steps``, so an article is never more than a step behind.
+    """
+    out: Steps = []
+    first: datetime | None = None
+    serial = itertools.count()
+    for index, line in enumerate(lines):
+        when = published(line)
+        if first is None or when - first >= STEP:
+            out.append([])
+            first = when
+        count = bursts.get(index, per_article)
+        following = [filler(rng, next(serial), when + timedelta(seconds=1 + 59 * n // count)) for n in range(count)]
+        out[-1] += [line, *following]
+    return out
+
+
+def near_copy(rng: random.Random, data: dict[str, Any], number: int) -> dict[str, Any]:
+    """The story lightly edited elsewhere: its opening kept, two later words changed, a credit line added."""
+    words = str(data["body"]).split()
+    for spot in rng.sample(range(len(words) // 2, len(words)), 2):
+        words[spot] = rng.choice(VOCABULARY)
+    return copy_as(data, number, "near") | {
+        "body": " ".join(words) + f" Reported by the {rng.choice(VOCABULARY)} desk."
+    }
+
+
+def copy_as(data: dict[str, Any], number: int, kind: str) -> dict[str, Any]:
+    source = f"{kind}-copies-{number}.example"
+    return data | {"id": f"{kind}-copy-{number}", "url": f"https://{source}/{number}", "source": source}
+
+
+def bad_record(rng: random.Random, number: int, when: datetime) -> bytes:
+    """One of the usual ways a record is unusable; the id, where there is one, is unique."""
+    good: dict[str, Any] = orjson.loads(filler(rng, number, when)) | {"id": f"bad-{number}"}
+    kinds: list[Callable[[], bytes]] = [
+        lambda: b'{"id": "bad-%d", "title": ' % number,
+        lambda: f'{{"id": "bad-{number}", "title": "Café olé"}}'.encode("latin-1"),
+        lambda: b'["bad", %d]' % number,
+        lambda: b"bad record %d in plain text" % number,
+        lambda: orjson.dumps({k: v for k, v in good.items() if k != "body"}),
+        lambda: orjson.dumps(good | {"url": f"ftp://bad.example/{number}"}),
+        lambda: orjson.dumps(good | {"published_at": "2099-01-01T00:00:00Z"}),
+        lambda: orjson.dumps(good | {"published_at": int(when.timestamp())}),
+    ]
+    return kinds[number % len(kinds)]()
+
+
+@dataclass
+class CrashFeed:
+    """The kill -9 test's input: where the worker dies, and the copy that must be caught after the restart."""
+
+    steps: Steps
+    burst: int  # the step during which the worker is killed
+    repeated: bytes  # an article processed before the crash ...
+    repeat_at: int  # ... published again, the same message, at this index after the restart
+    bad: int  # how many records are unusable
+
+    @property
+    def lines(self) -> list[bytes]:
+        return [line for step in self.steps for line in step]
+
+
+def crash_feed(seed: int) -> CrashFeed:
+    """~2,900 generated articles around the week of August 2023, with copies of all kinds and bad records.
+
+    The worker is killed amid the peak of 10 August (a burst of generated articles follows 13:00Z), inside
+    the windows of several alerts. Copies only ever repeat articles of earlier steps, so that which one is
+    first does not depend on how the partitions interleave within a step.
+    """
+    rng = random.Random(seed)
+    lines = scenario_lines("week_august_2023.jsonl")
+    peak = next(i for i, line in enumerate(lines) if published(line).isoformat().startswith("2023-08-10T13:00"))
+    steps = with_filler(rng, lines, per_article=40, bursts={peak: 450})
+    burst = next(i for i, step in enumerate(steps) if lines[peak] in step)
+    originals = [list(step) for step in steps]  # copies are of these, never of a copy or a bad record
+    repeated = originals[burst - 1][-1]
+    copies = dict.fromkeys(COPY_KINDS, 0)
+    bad = 0
+    for index in range(2, len(steps)):
+        step, when = steps[index], published(steps[index][0])
+        for kind in copies:
+            for _ in range(rng.randint(0, 2)):
+                original = rng.choice(rng.choice(originals[: index - 1]))
+                data: dict[str, Any] = orjson.loads(original)
+                if kind == "exact":
+                    copy = original
+                elif kind == "same-body":
+                    copy = orjson.dumps(copy_as(data, copies[kind], kind) | {"published_at": utc_iso(when)})
+                else:
+                    copy = orjson.dumps(near_copy(rng, data, copies[kind]) | {"published_at": utc_iso(when)})
+                step.insert(rng.randrange(1, len(step) + 1), copy)
+                copies[kind] += 1
+        for _ in range(rng.randint(0, 1) + (index % 3 == 0)):
+            step.insert(rng.randrange(1, len(step) + 1), bad_record(rng, bad, when))
+            bad += 1
+    steps[burst + 1].append(repeated)
+    return CrashFeed(steps, burst, repeated, sum(map(len, steps[: burst + 2])) - 1, bad)
+
+
+def article_id(line: bytes) -> str | None:
+    """The id a record carries, when it is a JSON object with a string id (as ``sahelwatch publish`` keys it)."""
+    try:
+        data = orjson.loads(line)
+    except orjson.JSONDecodeError:
+        return None
+    return data["id"] if isinstance(data, dict) and isinstance(data.get("id"), str) else None
+
+
+# --- the reference ------------------------------------------------------------------------------------------------
+
+
+def comparable(alert: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in alert.items() if k != "emitted_at"}
+
+
+@dataclass(frozen=True)
+class Reference:
+    """What the offline replay made of the input: each line's category (and story, for a copy), and the alerts."""
+
+    placed: list[tuple[str, str | None]]
+    alerts: dict[str, dict[str, Any]]
+
+
+def replay(env: Env, lines: list[bytes], folder: Path) -> Reference:
+    feed, tagged, alerts = folder / "feed.jsonl", folder / "replay-tagged.jsonl", folder / "replay-alerts.jsonl"
+    feed.write_bytes(b"\n".join(lines) + b"\n")
+    env.run_cli("replay", str(feed), "--tagged-out", str(tagged), "--alerts-out", str(alerts))
+    placed: list[tuple[str, str | None]] = [("deadletter", None)] * len(lines)  # what the replay refused
+    for article in map(orjson.loads, tagged.read_bytes().splitlines()):
+        line = int(article["origin"]["topic"].rsplit(":", 1)[1]) - 1
+        copy = article["duplicate"]
+        placed[line] = ("tagged", None) if copy is None else ("duplicates", copy["of"])
+    return Reference(
+        placed, {a["alert_id"]: comparable(a) for a in map(orjson.loads, alerts.read_bytes().splitlines())}
+    )
+
+
+# --- the stream ---------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Placement:
+    """One output message, seen from the input it came from."""
+
+    category: str
+    article_id: str | None
+    of: str | None = None  # the story a duplicate joins
+    original: bytes | None = None  # what a dead letter kept of the input
+
+
+@dataclass
+class Outputs:
+    """Everything the deployment wrote, read from the beginning as it arrives, by input position."""
+
+    env: Env
+    logs: Callable[[], str]
+    placed: dict[Position, list[Placement]] = field(default_factory=dict)
+    strangers: list[dict[str, Any]] = field(default_factory=list)  # outputs of no input of this topic
+    alerts: list[dict[str, Any]] = field(default_factory=list)
+    consumer: KafkaConsumer = field(init=False)
+
+    def __post_init__(self) -> None:
+        topics = self.env.settings.topics
+        self.consumer = KafkaConsumer(
+            topics.tagged,
+            topics.duplicates,
+            topics.deadletter,
+            *topics.alerts(),
+            bootstrap_servers=self.env.settings.bootstrap_servers,
+            group_id=None,
+            auto_offset_reset="earliest",
+            enable_auto_commit=False,
+        )
+
+    def close(self) -> None:
+        self.consumer.close()
+
+    def poll(self) -> None:
+        topics = self.env.settings.topics
+        for records in self.consumer.poll(timeout_ms=200, max_records=2000).values():
+            for record in records:
+                value: dict[str, Any] = orjson.loads(record.value)
+                if record.topic in topics.alerts():
+                    self.alerts.append(value)
+                elif record.topic == topics.deadletter:
+                    self._place(value["source"], Placement("deadletter", value["article_id"], None, _kept(value)))
+                else:
+                    category = "tagged" if record.topic == topics.tagged else "duplicates"
+                    copy = value["duplicate"]
+                    self._place(value["origin"], Placement(category, value["id"], copy and copy["of"]))
+
+    def _place(self, origin: dict[str, Any], placement: Placement) -> None:
+        if origin["topic"] != self.env.settings.topics.raw:
+            self.strangers.append(origin)
+            return
+        self.placed.setdefault((origin["partition"], origin["offset"]), []).append(placement)
+
+    def catch_up(self) -> None:
+        """Read everything written so far (once no worker runs, that is everything they wrote)."""
+        consumer = self.consumer
+        self.wait_until(
+            lambda: all(
+                consumer.position(tp) >= end for tp, end in consumer.end_offsets(consumer.assignment()).items()
+            ),
+            "reading the outputs to their end",
+        )
+
+    def seen(self, positions: Iterable[Position]) -> int:
+        return sum(position in self.placed for position in positions)
+
+    def wait_until(self, done: Callable[[], bool], what: str, timeout: float = 120.0) -> None:
+        deadline = time.monotonic() + timeout
+        while True:
+            self.poll()
+            if done():
+                return
+            if time.monotonic() > deadline:
+                raise AssertionError(f"not within {timeout}s: {what}\n{self.logs()}")
+
+    def wait_for(self, positions: list[Position], timeout: float = 120.0) -> None:
+        """Until every one of these inputs has an output."""
+        self.wait_until(
+            lambda: self.seen(positions) == len(positions),
+            f"outputs for {len(positions)} inputs ({self.seen(positions)} seen)",
+            timeout,
+        )
+
+    def wait_for_alerts(self, alert_ids: Iterable[str], timeout: float = 60.0) -> None:
+        wanted = set(alert_ids)
+        self.wait_until(
+            lambda: wanted <= {a["alert_id"] for a in self.alerts},
+            f"the {len(wanted)} alerts of the replay ({len(self.alerts)} alert messages seen)",
+            timeout,
+        )
+
+
+def _kept(letter: dict[str, Any]) -> bytes:
+    text: str = letter["original"]
+    return base64.b64decode(text) if letter["original_encoding"] == "base64" else text.encode()
+
+
+class Publisher:
+    """Sends input messages keyed by id, and tells where each one landed on the raw topic."""
+
+    def __init__(self, env: Env) -> None:
+        self.topic = env.settings.topics.raw
+        self.producer = KafkaProducer(bootstrap_servers=env.settings.bootstrap_servers, acks="all", linger_ms=5)
+
+    def send(self, lines: list[bytes]) -> list[Position]:
+        futures = []
+        for line in lines:
+            key = article_id(line)
+            futures.append(self.producer.send(self.topic, key=key.encode() if key else None, value=line))
+        self.producer.flush()
+        return [(meta.partition, meta.offset) for meta in (future.get(timeout=30) for future in futures)]
+
+    def paced(self, steps: Steps, outputs: Outputs) -> list[Position]:
+        """Publish step by step, each step processed (every input of it has an output) before the next."""
+        positions: list[Position] = []
+        for step in steps:
+            sent = self.send(step)
+            outputs.wait_for(sent)
+            positions += sent
+        return positions
+
+    def close(self) -> None:
+        self.producer.close()
+
+
+def logs_of(*workers: Worker) -> Callable[[], str]:
+    return lambda: "\n".join(f"--- {w.log_path.name}:\n{w.log()}" for w in workers if w.process is not None)
+
+
+def check_outputs(lines: list[bytes], positions: list[Position], outputs: Outputs, reference: Reference) -> None:
+    """Every input landed in exactly the replay's category, repeated only as a redelivery; nothing else landed."""
+    assert len(positions) == len(set(positions)) == len(lines)
+    assert not outputs.strangers, f"outputs of inputs from another topic: {outputs.strangers[:3]}"
+    assert set(outputs.placed) <= set(positions), "outputs of positions nobody published"
+    for index, (line, position) in enumerate(zip(lines, positions, strict=True)):
+        placements = outputs.placed.get(position, [])
+        where = f"input {index} at {position} ({line[:80]!r}): {placements}"
+        assert placements, f"lost: {where}"
+        assert len({(p.category, p.article_id) for p in placements}) == 1, f"more than one fate: {where}"
+        category, of = reference.placed[index]
+        assert placements[0].category == category, f"the replay put it in {category}: {where}"
+        if category == "deadletter":
+            assert all(line.startswith(p.original or b"") and p.original for p in placements), where
+        else:
+            assert placements[0].article_id == article_id(line), where
+            assert {p.of for p in placements} == {of}, f"the replay joined it to {of}: {where}"
+
+
+def check_alerts(outputs: Outputs, reference: Reference) -> None:
+    by_id: dict[str, dict[str, Any]] = {}
+    for alert in map(comparable, outputs.alerts):
+        assert by_id.setdefault(alert["alert_id"], alert) == alert, f"a repeat differs: {alert['alert_id']}"
+    assert by_id == reference.alerts
+
+
+# --- the tests ----------------------------------------------------------------------------------------------------
+
+
+def test_a_worker_killed_amid_thousands_of_articles_loses_none_and_repeats_none_but_as_redeliveries(
+    tmp_path_factory: pytest.TempPathFactory, broker: str, tmp_path: Path
+) -> None:
+    env = make_env(tmp_path_factory, broker)
+    feed = crash_feed(seed=20230810)
+    lines = feed.lines
+    reference = replay(env, lines, tmp_path)
+    burst = feed.steps[feed.burst]
+    crash_from, crash_to = published(burst[0]), max(published(line) for line in burst if article_id(line))
+    assert any(
+        parse_time(a["window"]["start"]) <= crash_from and parse_time(a["window"]["end"]) >= crash_to
+        for a in reference.alerts.values()
+    ), "the crash should fall inside the window of an alert"
+    assert sum(category == "deadletter" for category, _ in reference.placed) == feed.bad
+    copies = [i for i, line in enumerate(lines) if line in lines[:i] or "-copy-" in (article_id(line) or "")]
+    assert len(copies) > 100 and all(reference.placed[i][0] == "duplicates" for i in copies), "copies are copies"
+
+    crashed = Worker(env, tmp_path / "crashed.log", SAHELWATCH_DATA_DIR=str(tmp_path / "disk-a")).start()
+    restarted = Worker(env, tmp_path / "restarted.log", SAHELWATCH_DATA_DIR=str(tmp_path / "disk-b"))
+    outputs = Outputs(env, logs_of(crashed, restarted))
+    publisher = Publisher(env)
+    try:
+        positions = publisher.paced(feed.steps[: feed.burst], outputs)
+        before_crash = {p for p in positions if outputs.placed[p][0].category == "tagged"}
+        burst_positions = publisher.send(burst)
+        outputs.wait_until(lambda: outputs.seen(burst_positions) >= len(burst) // 4, "a quarter of the burst processed")
+        crashed.stop(signal.SIGKILL)
+        outputs.catch_up()
+        assert outputs.seen(burst_positions) < len(burst), "the worker was killed after the burst was over"
+
+        restarted.start()
+        outputs.wait_for(burst_positions)  # what the crash left undone is done (and some done again) first
+        positions += burst_positions + publisher.paced(feed.steps[feed.burst + 1 :], outputs)
+        outputs.wait_for_alerts(reference.alerts)
+    finally:
+        publisher.close()
+        outputs.close()
+        crashed.stop(signal.SIGKILL)  # already dead, unless the test failed before the kill
+        if restarted.process is not None:
+            assert restarted.stop() == 0, restarted.log()
+
+    check_outputs(lines, positions, outputs, reference)
+    check_alerts(outputs, reference)
+    first, again = positions[lines.index(feed.repeated)], positions[feed.repeat_at]
+    assert first in before_crash
+    repeated = article_id(feed.repeated)
+    assert outputs.placed[again][0] == Placement("duplicates", repeated, repeated), "the copy after the crash is caught"
+    assert sum(p[0].category == "deadletter" for p in outputs.placed.values()) == feed.bad
