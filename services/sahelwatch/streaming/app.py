@@ -22,7 +22,6 @@ from typing import Any
 
 import faust
 import orjson
-from faust.sensors.prometheus import setup_prometheus_sensors
 from faust.types import StreamT, TopicT
 from faust.web import Request, Response, View
 from mode.types.signals import BaseSignalT
@@ -34,6 +33,7 @@ from sahelwatch.core.intake import Rejected
 from sahelwatch.core.model import DeadLetter, Origin, TaggedArticle, utc_iso
 from sahelwatch.streaming import metrics
 from sahelwatch.streaming.credentials import faust_credentials
+from sahelwatch.streaming.sensor import setup_sensor
 from sahelwatch.wiring import build_pipeline
 
 log = logging.getLogger(__name__)
@@ -135,7 +135,7 @@ def create_app(settings: Settings) -> faust.App:
                 metrics.alerts.labels(alert.rule.id, alert.severity, alert.status).inc()
             metrics.alert_active_keys.set(len(alert_state.get("active") or ()))
 
-    setup_prometheus_sensors(app, pattern="/metrics", name_prefix="sahelwatch_faust")
+    setup_sensor(app, name_prefix="sahelwatch_faust")
 
     @app.page("/health")
     async def health(self: View, request: Request) -> Response:

@@ -1,0 +1,47 @@
+"""The ceiling for ``bench/stream.py``: a Faust worker that consumes, decodes, encodes and
+produces each record, and does nothing else.
+
+It is set up like the sahelwatch worker (raw-bytes topics, orjson, at-least-once, the
+same broker and partitions), so the ratio of the two rates is the share of the
+ceiling the pipeline keeps. Run by the bench: ``python bench/passthrough.py worker``
+with PASSTHROUGH_BROKER, PASSTHROUGH_APP_ID, PASSTHROUGH_IN, PASSTHROUGH_OUT,
+PASSTHROUGH_DATA_DIR and PASSTHROUGH_WEB_PORT set.
+"""
+
+from __future__ import annotations
+
+import os
+
+import faust
+import orjson
+from faust.types import StreamT
+
+from sahelwatch.clients import MAX_REQUEST_BYTES
+
+app = faust.App(
+    os.environ["PASSTHROUGH_APP_ID"],
+    broker=f"kafka://{os.environ['PASSTHROUGH_BROKER']}",
+    store="memory://",
+    datadir=os.environ["PASSTHROUGH_DATA_DIR"],
+    processing_guarantee="at_least_once",
+    producer_max_request_size=MAX_REQUEST_BYTES,
+    consumer_max_fetch_size=MAX_REQUEST_BYTES,
+    web_bind="127.0.0.1",
+    web_port=int(os.environ["PASSTHROUGH_WEB_PORT"]),
+)
+source = app.topic(
+    os.environ["PASSTHROUGH_IN"], key_type=bytes, value_type=bytes, key_serializer="raw", value_serializer="raw"
+)
+sink = app.topic(
+    os.environ["PASSTHROUGH_OUT"], key_type=bytes, value_type=bytes, key_serializer="raw", value_serializer="raw"
+)
+
+
+@app.agent(source, name="passthrough")
+async def passthrough(stream: StreamT[bytes]) -> None:
+    async for event in stream.events():
+        await sink.send(key=event.message.key, value=orjson.dumps(orjson.loads(event.value or b"null")))
+
+
+if __name__ == "__main__":
+    app.main()

@@ -1,0 +1,474 @@
+"""End-to-end speed on the real local broker (``make bench``; figures printed and written to
+``.local/bench/stream.json``).
+
+The workload: the background corpus (``../shared/corpus/background_news.jsonl``, real
+non-Sahel news, about 2.4 KB of text each) cycled to the requested size, each cycle a
+new set of stories (a quarter of the words swapped for other corpus words, so a cycle
+is not a copy of the last), one article in 25 an exact copy carried by another outlet,
+and the Sahel scenario articles of ``tests/fixtures/scenarios`` at their own times, so
+that alerts fire. Event time runs from 1 August to 10 September 2023, in publication
+order.
+
+Runs, one after the other on the same broker and data:
+
+- throughput: the whole workload is published to ``articles.raw`` first, then one
+  worker (a fresh consumer group) drains it; the rate is read off the output offsets
+  between 10% and 90% of the outputs, so start-up and the tail are left out. The same
+  for a passthrough Faust agent (``bench/passthrough.py``: consume, decode, produce),
+  the ceiling, and for two workers in one group.
+- the worker's peak RSS, CPU time per article, per-stage time (its own histograms)
+  and the size of its table store on disk after the single-worker run.
+- latency: a fresh worker fed at a fixed rate (200 articles/s by default). To tagged:
+  the broker's append time of the output record minus the producer's send time of the
+  input (both stamped by the broker machine's clock, in ms). To alert: the alert's
+  append time minus the send time of the first article published after the alert's
+  window could be judged (its end plus the rules' allowed lateness), i.e. the moment
+  the alert became knowable.
+
+Every topic and consumer group the bench makes is deleted at the end.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import random
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import orjson
+from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
+from kafka.admin import NewTopic
+
+from sahelwatch.config import Settings, Topics
+from sahelwatch.core.alerts import load_rules
+
+ROOT = Path(__file__).resolve().parents[1]
+CORPUS = ROOT.parent / "shared" / "corpus" / "background_news.jsonl"
+SCENARIOS = ROOT / "tests" / "fixtures" / "scenarios"
+SAHELWATCH = str(Path(sys.executable).with_name("sahelwatch"))
+PY_SPY_RECORD = [
+    str(Path(sys.executable).with_name("py-spy")),
+    "record",
+    "--rate",
+    "100",
+    "--nonblocking",
+    "--format",
+    "raw",
+]
+START, END = datetime(2023, 8, 1, tzinfo=UTC), datetime(2023, 9, 10, tzinfo=UTC)
+PARTITIONS = Settings().partitions
+APPEND_TIME = {"message.timestamp.type": "LogAppendTime"}
+RUNS = {"one": "one_worker", "passthrough": "passthrough", "two": "two_workers"}  # throughput runs: result keys
+
+
+@dataclass(frozen=True)
+class Input:
+    id: str
+    published_at: datetime
+    raw: bytes
+
+
+def workload(count: int, seed: int = 7) -> list[Input]:
+    """``count`` articles in event-time order, the scenarios among them."""
+    rows = [r for r in map(orjson.loads, CORPUS.read_bytes().splitlines()) if r.get("text")]
+    scenarios = [orjson.loads(line) for p in sorted(SCENARIOS.glob("*.jsonl")) for line in p.read_bytes().splitlines()]
+    rng = random.Random(seed)
+    vocabulary = sorted({w for r in rows[:400] for w in r["text"].split() if w.isalpha()})
+    filler = count - len(scenarios)
+    step = (END - START) / filler
+    articles: list[dict[str, Any]] = []
+    swaps: dict[str, str] = {}
+    for index in range(filler):
+        cycle, row = divmod(index, len(rows))
+        if row == 0 and cycle > 0:  # a new cycle: a quarter of the words take another word's place
+            swaps = {w: rng.choice(vocabulary) for w in vocabulary if rng.random() < 0.25}
+        source = rows[row]
+        copy_of = articles[-rng.randrange(1, 50)] if index % 25 == 24 and articles else None
+        text, title = (copy_of["body"], copy_of["title"]) if copy_of else (source["text"], source["title"] or "-")
+        if swaps and copy_of is None:
+            text = " ".join(swaps.get(w, w) for w in text.split(" "))
+            title = " ".join(swaps.get(w, w) for w in title.split(" "))
+        articles.append(
+            {
+                "id": f"bench-{index}",
+                "url": f"https://outlet{index % 40}.example/{index}",
+                "title": title,
+                "published_at": (START + index * step).isoformat().replace("+00:00", "Z"),
+                "source": f"outlet{index % 40}.example",
+                "body": text,
+            }
+        )
+    articles += scenarios
+    articles.sort(key=lambda a: a["published_at"])
+    return [
+        Input(a["id"], datetime.fromisoformat(a["published_at"].replace("Z", "+00:00")), orjson.dumps(a))
+        for a in articles
+    ]
+
+
+class Broker:
+    """The bench's topics and groups on the local broker, and what it reads of them."""
+
+    def __init__(self, address: str, run: str) -> None:
+        self.address = address
+        self.run = run
+        self.admin = KafkaAdminClient(bootstrap_servers=address, client_id="bench")
+        self.offsets = KafkaConsumer(bootstrap_servers=address, group_id=None)
+        self.apps: list[str] = []
+
+    def topics(self, name: str, raw: str | None = None) -> Settings:
+        """Topics of one deployment (reading ``raw`` when given); outputs carry the broker's append time."""
+        defaults = Settings().topics
+        names = {f: f"bench{self.run}.{name}.{getattr(defaults, f)}" for f in defaults.__dataclass_fields__}
+        if raw is not None:
+            names["raw"] = raw
+        self.admin.create_topics(
+            [
+                NewTopic(topic, PARTITIONS, 1, topic_configs={} if field == "raw" else APPEND_TIME)
+                for field, topic in names.items()
+                if topic != raw
+            ]
+        )
+        return Settings(topics=Topics(**names))
+
+    def new_topic(self, name: str) -> str:
+        topic = f"bench{self.run}.{name}"
+        self.admin.create_topics([NewTopic(topic, PARTITIONS, 1, topic_configs=APPEND_TIME)])
+        return topic
+
+    def app_id(self, name: str) -> str:
+        app = f"bench{self.run}-{name}"
+        self.apps.append(app)
+        return app
+
+    def count(self, *topics: str) -> int:
+        partitions = [TopicPartition(t, p) for t in topics for p in self.offsets.partitions_for_topic(t) or ()]
+        return sum(self.offsets.end_offsets(partitions).values())
+
+    def read(self, *topics: str) -> list[tuple[bytes, int, bytes]]:
+        """(key, timestamp in ms, value) of every record of the topics."""
+        consumer = KafkaConsumer(
+            *topics,
+            bootstrap_servers=self.address,
+            group_id=None,
+            auto_offset_reset="earliest",
+            enable_auto_commit=False,
+            consumer_timeout_ms=3000,
+            max_partition_fetch_bytes=16 * 1024 * 1024,
+        )
+        try:
+            return [(r.key, r.timestamp, r.value) for r in consumer]
+        finally:
+            consumer.close()
+
+    def cleanup(self) -> None:
+        doomed = [t for t in self.admin.list_topics() if t.startswith(f"bench{self.run}")]
+        if doomed:
+            self.admin.delete_topics(doomed)
+        if self.apps:
+            self.admin.delete_groups(
+                self.apps
+            )  # per-group errors (a group that never committed) are returned, not raised
+        self.offsets.close()
+        self.admin.close()
+
+
+def publish(address: str, topic: str, inputs: list[Input], rate: float | None = None) -> float:
+    """Send every input (keyed by id), at ``rate`` per second or as fast as possible; returns the seconds taken."""
+    producer = KafkaProducer(
+        bootstrap_servers=address,
+        acks="all",
+        linger_ms=0 if rate else 20,
+        batch_size=512 * 1024,
+        max_request_size=16 * 1024 * 1024,
+    )
+    started = time.perf_counter()
+    for index, item in enumerate(inputs):
+        if rate:
+            delay = started + index / rate - time.perf_counter()
+            if delay > 0:
+                time.sleep(delay)
+        producer.send(topic, key=item.id.encode(), value=item.raw)
+    producer.flush()
+    producer.close()
+    return time.perf_counter() - started
+
+
+class Process:
+    """A worker process (sahelwatch or passthrough) and what /proc and /metrics say of it."""
+
+    def __init__(self, argv: list[str], env: dict[str, str], port: int, log: Path) -> None:
+        self.port = port
+        self.log = log
+        with log.open("ab") as out:
+            self.popen = subprocess.Popen(argv, env=os.environ | env, stdout=out, stderr=subprocess.STDOUT)
+
+    def ready(self, path: str = "/health", timeout: float = 120) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.popen.poll() is not None:
+                raise SystemExit(f"worker exited with {self.popen.returncode}; see {self.log}")
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{self.port}{path}", timeout=2) as response:
+                    if response.status == 200:
+                        return
+            except OSError:
+                pass
+            time.sleep(0.3)
+        raise SystemExit(f"worker not ready within {timeout}s; see {self.log}")
+
+    def cpu_seconds(self) -> float:
+        fields = Path(f"/proc/{self.popen.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+    def peak_rss_mib(self) -> float:
+        status = Path(f"/proc/{self.popen.pid}/status").read_text()
+        match = re.search(r"VmHWM:\s+(\d+) kB", status)
+        return round(int(match.group(1)) / 1024, 1) if match else float("nan")
+
+    def stage_means_us(self) -> dict[str, float]:
+        with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/metrics", timeout=5) as response:
+            text = response.read().decode()
+        sums = dict(re.findall(r'sahelwatch_stage_seconds_sum\{stage="(\w+)"\} (\S+)', text))
+        counts = dict(re.findall(r'sahelwatch_stage_seconds_count\{stage="(\w+)"\} (\S+)', text))
+        return {s: round(float(sums[s]) / float(counts[s]) * 1e6, 1) for s in sums if float(counts.get(s, 0))}
+
+    def stop(self) -> None:
+        if self.popen.poll() is None:
+            self.popen.send_signal(signal.SIGTERM)
+            try:
+                self.popen.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                self.popen.kill()
+                self.popen.wait()
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def worker_env(broker: str, settings: Settings, app_id: str, data_dir: Path, port: int) -> dict[str, str]:
+    topics = settings.topics
+    return {
+        "SAHELWATCH_BROKER": broker,
+        "SAHELWATCH_APP_ID": app_id,
+        "SAHELWATCH_DATA_DIR": str(data_dir),
+        "SAHELWATCH_WEB_PORT": str(port),
+        "SAHELWATCH_LOG_LEVEL": "warning",
+        **{f"SAHELWATCH_TOPIC_{name.upper()}": getattr(topics, name) for name in topics.__dataclass_fields__},
+    }
+
+
+def drain_rate(broker: Broker, outputs: tuple[str, ...], total: int, processes: list[Process]) -> dict[str, float]:
+    """Sample the output offsets until ``total``: the rate, and the CPU the processes spent per
+    article, between 10% and 90% of it (start-up and the tail left out)."""
+    samples: list[tuple[float, int, float]] = []
+    deadline = time.monotonic() + max(600, total / 50)
+    while not samples or samples[-1][1] < total:
+        if time.monotonic() > deadline:
+            raise SystemExit(f"only {samples[-1][1]} of {total} outputs by the deadline")
+        samples.append((time.monotonic(), broker.count(*outputs), sum(p.cpu_seconds() for p in processes)))
+        time.sleep(0.25)
+    low = next(s for s in samples if s[1] >= 0.1 * total)
+    high = next(s for s in samples if s[1] >= 0.9 * total)
+    first = next(s for s in samples if s[1] > 0)
+    return {
+        "articles_per_s": round((high[1] - low[1]) / (high[0] - low[0]), 1),
+        "cpu_us_per_article": round((high[2] - low[2]) / (high[1] - low[1]) * 1e6, 1),
+        "seconds_first_to_last_output": round(samples[-1][0] - first[0], 1),
+    }
+
+
+@contextmanager
+def workers(broker: Broker, settings: Settings, name: str, count: int, folder: Path) -> Iterator[list[Process]]:
+    """``count`` sahelwatch workers in one fresh consumer group, stopped on the way out."""
+    app = broker.app_id(name)
+    processes = []
+    for index in range(count):
+        port = free_port()
+        env = worker_env(broker.address, settings, app, folder / f"{name}-{index}", port)
+        processes.append(Process([SAHELWATCH, "worker"], env, port, folder / f"{name}-{index}.log"))
+    try:
+        yield processes
+    finally:
+        for process in processes:
+            process.stop()
+
+
+def percentiles(values: list[float]) -> dict[str, float]:
+    ordered = sorted(values)
+
+    def at(q: float) -> float:
+        return round(ordered[min(len(ordered) - 1, int(q * len(ordered)))], 1)
+
+    return {"n": len(ordered), "p50": at(0.5), "p95": at(0.95), "p99": at(0.99), "max": round(ordered[-1], 1)}
+
+
+def outputs(settings: Settings) -> tuple[str, ...]:
+    return (settings.topics.tagged, settings.topics.duplicates, settings.topics.deadletter)
+
+
+def throughput(
+    broker: Broker, settings: Settings, name: str, count: int, total: int, folder: Path, profile: Path | None = None
+) -> dict[str, Any]:
+    """``count`` workers drain the published backlog; for one, what it cost in CPU, memory and disk.
+
+    With ``profile``, py-spy samples the first worker (without pausing it) into that file.
+    """
+    with workers(broker, settings, name, count, folder) as processes:
+        pid = str(processes[0].popen.pid)
+        profiler = profile and subprocess.Popen(
+            [*PY_SPY_RECORD, "--output", str(profile), "--pid", pid],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        result: dict[str, Any] = drain_rate(broker, outputs(settings), total, processes)
+        if count == 1:
+            process = processes[0]
+            result |= {
+                "stage_us_mean": process.stage_means_us(),
+                "peak_rss_mib": process.peak_rss_mib(),
+            }
+    if profiler:
+        profiler.wait(timeout=60)
+    if count == 1:
+        store = folder / f"{name}-0"
+        result["table_store_on_disk_mib"] = round(
+            sum(f.stat().st_size for f in store.rglob("*") if f.is_file()) / 2**20, 1
+        )
+    return result
+
+
+def passthrough(broker: Broker, raw: str, total: int, folder: Path) -> dict[str, Any]:
+    sink, port = broker.new_topic("passthrough.out"), free_port()
+    env = {
+        "PASSTHROUGH_BROKER": broker.address,
+        "PASSTHROUGH_APP_ID": broker.app_id("passthrough"),
+        "PASSTHROUGH_IN": raw,
+        "PASSTHROUGH_OUT": sink,
+        "PASSTHROUGH_DATA_DIR": str(folder / "passthrough"),
+        "PASSTHROUGH_WEB_PORT": str(port),
+    }
+    argv = [sys.executable, str(ROOT / "bench" / "passthrough.py"), "worker", "--loglevel", "warn"]
+    process = Process(argv, env, port, folder / "passthrough.log")
+    try:
+        return drain_rate(broker, (sink,), total, [process])
+    finally:
+        process.stop()
+
+
+def latency(broker: Broker, inputs: list[Input], rate: float, folder: Path) -> dict[str, Any]:
+    """A ready worker fed at a fixed rate: publish-to-output and publish-to-alert times."""
+    settings = broker.topics("latency")
+    with workers(broker, settings, "latency", 1, folder) as processes:
+        processes[0].ready()
+        seconds = publish(broker.address, settings.topics.raw, inputs, rate)
+        deadline = time.monotonic() + 120
+        while broker.count(*outputs(settings)) < len(inputs):
+            if time.monotonic() > deadline:
+                raise SystemExit(f"latency run: not every article came out; see {folder}")
+            time.sleep(0.5)
+        time.sleep(1)  # an article's alerts are sent right after it
+    sent = {key: ts for key, ts, _ in broker.read(settings.topics.raw)}
+    to_output = [float(ts - sent[key]) for key, ts, _ in broker.read(*outputs(settings))]
+    lateness = timedelta(seconds=load_rules().allowed_lateness)
+    to_alert = []
+    for _, ts, value in broker.read(*settings.topics.alerts()):
+        alert = orjson.loads(value)
+        knowable = datetime.fromisoformat(alert["window"]["end"].replace("Z", "+00:00")) + lateness
+        trigger = next((i for i in inputs if i.published_at > knowable), None)
+        if trigger is not None:
+            to_alert.append(float(ts - sent[trigger.id.encode()]))
+    return {
+        "offered_articles_per_s": round(len(inputs) / seconds, 1),
+        "to_output_ms": percentiles(to_output),
+        "to_alert_ms": percentiles(to_alert) if to_alert else {"n": 0},
+    }
+
+
+def machine() -> dict[str, Any]:
+    cpuinfo = Path("/proc/cpuinfo").read_text()
+    model = re.search(r"model name\s*:\s*(.+)", cpuinfo)
+    memory = re.search(r"MemTotal:\s+(\d+) kB", Path("/proc/meminfo").read_text())
+    return {
+        "cpu": model.group(1) if model else platform.processor(),
+        "cores": os.cpu_count(),
+        "memory_gib": round(int(memory.group(1)) / 2**20, 1) if memory else None,
+        "python": platform.python_version(),
+        "kafka": os.environ.get("KAFKA_VERSION", "3.9.1"),
+        "system": platform.platform(),
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--articles", type=int, default=100_000, help="workload size of the throughput runs")
+    parser.add_argument("--rate", type=float, default=200.0, help="offered load of the latency run, articles/s")
+    parser.add_argument("--latency-seconds", type=float, default=30.0)
+    parser.add_argument("--broker", default=os.environ.get("SAHELWATCH_BROKER", "127.0.0.1:9092"))
+    parser.add_argument("--runs", type=lambda text: set(text.split(",")), default=set(RUNS) | {"latency"})
+    parser.add_argument("--profile", type=Path, help="py-spy samples of the single worker (collapsed stacks)")
+    parser.add_argument("--out", type=Path, default=ROOT / ".local" / "bench" / "stream.json")
+    args = parser.parse_args()
+    if not CORPUS.is_file():
+        print(f"stream bench skipped: the background corpus is not at {CORPUS}")
+        return 0
+    folder = args.out.parent / "stream-run"
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    inputs = workload(args.articles)
+    broker = Broker(args.broker, uuid.uuid4().hex[:6])
+    results: dict[str, Any] = {"command": " ".join(["python", "bench/stream.py", *sys.argv[1:]]), "machine": machine()}
+    try:
+        one = broker.topics("one")
+        seconds = publish(broker.address, one.topics.raw, inputs)
+        results["workload"] = {
+            "articles": len(inputs),
+            "mean_bytes": round(sum(len(i.raw) for i in inputs) / len(inputs)),
+            "published_in_s": round(seconds, 1),
+        }
+        if "one" in args.runs:
+            results["one_worker"] = throughput(broker, one, "one", 1, len(inputs), folder, args.profile)
+            print(f"one worker: {results['one_worker']}", flush=True)
+        if "passthrough" in args.runs:
+            results["passthrough"] = passthrough(broker, one.topics.raw, len(inputs), folder)
+            print(f"passthrough: {results['passthrough']}", flush=True)
+        if "two" in args.runs:
+            two = broker.topics("two", raw=one.topics.raw)
+            results["two_workers"] = throughput(broker, two, "two", 2, len(inputs), folder)
+            print(f"two workers: {results['two_workers']}", flush=True)
+        if "latency" in args.runs:
+            results["latency"] = latency(broker, workload(int(args.rate * args.latency_seconds)), args.rate, folder)
+    finally:
+        broker.cleanup()
+    rates = {run: results[key]["articles_per_s"] for run, key in RUNS.items() if key in results}
+    if {"one", "passthrough"} <= rates.keys():
+        results["share_of_passthrough"] = round(rates["one"] / rates["passthrough"], 2)
+    if {"one", "two"} <= rates.keys():
+        results["two_over_one"] = round(rates["two"] / rates["one"], 2)
+    args.out.write_text(json.dumps(results, indent=2))
+    print(json.dumps(results, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
