@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import urllib.error
+import urllib.request
+
 import orjson
 import pytest
 
@@ -82,3 +85,13 @@ def test_subscribe_prints_what_arrives(env: Env, worker: Worker) -> None:
         "subscribe", "--topic", env.settings.topics.duplicates, "--from-beginning", "--max", "1", "--format", "pretty"
     ).stdout
     assert "DUPLICATE of" in pretty
+
+
+@pytest.mark.parametrize("path", ["/", "/router/", "/table/", "/table/dedup-index/", "/graph/", "/stats/"])
+def test_the_web_server_shows_no_faust_page(worker: Worker, path: str) -> None:
+    """Only /health and /metrics: Faust's pages would show table contents, routing and internals."""
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(f"http://127.0.0.1:{worker.port}{path}", timeout=5)
+    assert refused.value.code == 404
+    assert worker.health()["status"] == "ok"
+    assert "sahelwatch_articles_received_total" in worker.metrics()

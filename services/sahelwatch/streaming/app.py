@@ -38,6 +38,10 @@ from sahelwatch.wiring import build_pipeline
 
 log = logging.getLogger(__name__)
 
+#: Lets each article's outputs and table writes (about ten records) share produce requests:
+#: without it a request goes out per record, and socket writes took a tenth of the CPU.
+PRODUCER_LINGER_SECONDS = 0.005
+
 
 def create_app(settings: Settings) -> faust.App:
     app = faust.App(
@@ -52,6 +56,7 @@ def create_app(settings: Settings) -> faust.App:
         broker_session_timeout=settings.session_timeout_seconds,
         broker_heartbeat_interval=min(3.0, settings.session_timeout_seconds / 3),
         producer_max_request_size=MAX_REQUEST_BYTES,
+        producer_linger=PRODUCER_LINGER_SECONDS,
         consumer_max_fetch_size=MAX_REQUEST_BYTES,
         web_bind=settings.web_host,
         web_host=settings.web_host,
@@ -61,6 +66,7 @@ def create_app(settings: Settings) -> faust.App:
         web_graph_enabled=False,
         web_stats_enabled=False,
     )
+    _serve_only_our_pages(app)
     topics = settings.topics
     raw = _bytes_topic(app, topics.raw)
     tagged = _bytes_topic(app, topics.tagged)
@@ -174,6 +180,13 @@ class _DerivedIndex:
     def __init__(self) -> None:
         self.index = Index()
         self.stale = True
+
+
+def _serve_only_our_pages(app: faust.App) -> None:
+    """/health and /metrics only: the web_*_enabled settings turn off Faust's table, router, graph
+    and stats views, but not its production index page, which goes here."""
+    blueprints = app.web.blueprints._enabled
+    blueprints[:] = [(prefix, bp) for prefix, bp in blueprints if bp != "faust.web.apps.production_index:blueprint"]
 
 
 def _bytes_topic(app: faust.App, name: str, partitions: int | None = None, internal: bool = False) -> TopicT:
