@@ -6,13 +6,14 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 KAFKA := deploy/kafka/kafka.sh
 
-.PHONY: help install demo test test-unit test-integration lint bench kafka-up kafka-down worker clean
+.PHONY: help install demo test test-unit test-integration lint bench profile kafka-up kafka-down worker clean
 
 help:
 	@echo "make demo     start Kafka and a worker, publish the sample articles, show what comes out, stop"
 	@echo "make test     unit tests, then integration tests on the real local broker"
 	@echo "make lint     ruff and mypy"
-	@echo "make bench    measure cleaning, dedup, tagging and alerts (figures printed and kept in .local/bench/)"
+	@echo "make bench    measure cleaning, dedup, tagging, alerts, and end-to-end speed on the local broker (.local/bench/)"
+	@echo "make profile  sample one worker with py-spy while it drains 20,000 articles"
 	@echo "make kafka-up / kafka-down   the local Kafka 3.9.1 broker (127.0.0.1:9092)"
 	@echo "make worker   run a worker in the foreground against the local broker"
 
@@ -56,6 +57,13 @@ bench: $(STAMP)
 	$(BIN)/python bench/clean_dedup.py
 	$(BIN)/python bench/tagging.py
 	$(BIN)/python bench/alerts.py
+	$(KAFKA) fetch
+	deploy/with-kafka.sh $(BIN)/python bench/stream.py
+
+profile: $(STAMP)
+	$(KAFKA) fetch
+	deploy/with-kafka.sh $(BIN)/python bench/stream.py --runs one --articles 20000 \
+		--profile .local/bench/worker-profile.txt --out .local/bench/profile.json
 
 clean:
 	rm -rf .local/worker .pytest_cache .mypy_cache .ruff_cache

@@ -153,9 +153,12 @@ class Broker:
         return topic
 
     def app_id(self, name: str) -> str:
-        app = f"bench{self.run}-{name}"
+        app = self.app_id_of(name)
         self.apps.append(app)
         return app
+
+    def app_id_of(self, name: str) -> str:
+        return f"bench{self.run}-{name}"
 
     def count(self, *topics: str) -> int:
         partitions = [TopicPartition(t, p) for t in topics for p in self.offsets.partitions_for_topic(t) or ()]
@@ -176,6 +179,17 @@ class Broker:
             return [(r.key, r.timestamp, r.value) for r in consumer]
         finally:
             consumer.close()
+
+    def topic_bytes(self, prefix: str) -> dict[str, int]:
+        """Bytes on the broker's disk of each topic whose name starts with ``prefix``."""
+        sizes: dict[str, int] = {}
+        for broker in self.admin.describe_log_dirs():
+            for log_dir in broker["log_dirs"]:
+                for topic in log_dir["topics"]:
+                    if topic["name"].startswith(prefix):
+                        size = sum(p["partition_size"] for p in topic["partitions"])
+                        sizes[topic["name"]] = sizes.get(topic["name"], 0) + size
+        return sizes
 
     def cleanup(self) -> None:
         doomed = [t for t in self.admin.list_topics() if t.startswith(f"bench{self.run}")]
@@ -314,6 +328,46 @@ def workers(broker: Broker, settings: Settings, name: str, count: int, folder: P
             process.stop()
 
 
+PARTS = (  # a sampled stack is charged to the part of its innermost frame that names one
+    ("core/cleaning/", "clean"),
+    ("core/tagging/", "tag"),
+    ("core/dedup/", "dedup"),
+    ("core/alerts/", "alert"),
+    ("core/intake", "decode and validate"),
+    ("core/model", "article (de)serialisation"),
+    ("prometheus_client/", "metrics"),
+    ("aiokafka/", "Kafka client (aiokafka)"),
+    ("rocksdict", "table store"),
+    ("faust/stores/", "table store"),
+    ("faust/", "Faust"),
+    ("mode/", "Faust"),
+    ("logging/", "logging"),
+    ("asyncio/", "event loop and sockets"),
+    ("selectors", "event loop and sockets"),
+)
+
+
+def profile_summary(path: Path) -> dict[str, Any]:
+    """Shares of the worker's sampled CPU by part, and the functions that spent most themselves."""
+    parts: dict[str, int] = {}
+    functions: dict[str, int] = {}
+    total = 0
+    for line in path.read_text().splitlines():
+        stack, _, count = line.rpartition(" ")
+        frames, samples = stack.split(";"), int(count)
+        total += samples
+        part = next((name for frame in reversed(frames) for key, name in PARTS if key in frame), "other")
+        parts[part] = parts.get(part, 0) + samples
+        leaf = re.sub(r":\d+\)$", ")", frames[-1].split("site-packages/")[-1])
+        functions[leaf] = functions.get(leaf, 0) + samples
+
+    def shares(counts: dict[str, int], top: int) -> dict[str, float]:
+        ranked = sorted(counts.items(), key=lambda item: -item[1])[:top]
+        return {name: round(100 * n / total, 1) for name, n in ranked}
+
+    return {"samples": total, "percent_by_part": shares(parts, len(parts)), "percent_self_top": shares(functions, 12)}
+
+
 def percentiles(values: list[float]) -> dict[str, float]:
     ordered = sorted(values)
 
@@ -355,6 +409,10 @@ def throughput(
         result["table_store_on_disk_mib"] = round(
             sum(f.stat().st_size for f in store.rglob("*") if f.is_file()) / 2**20, 1
         )
+        app = broker.app_id_of(name)  # its internal topics: the dedup repartition and the table changelogs
+        result["internal_topics_on_broker_mib"] = {
+            topic.removeprefix(f"{app}-"): round(size / 2**20, 1) for topic, size in broker.topic_bytes(app).items()
+        }
     return result
 
 
@@ -449,6 +507,8 @@ def main() -> int:
         if "one" in args.runs:
             results["one_worker"] = throughput(broker, one, "one", 1, len(inputs), folder, args.profile)
             print(f"one worker: {results['one_worker']}", flush=True)
+            if args.profile:
+                results["one_worker_profile"] = profile_summary(args.profile)
         if "passthrough" in args.runs:
             results["passthrough"] = passthrough(broker, one.topics.raw, len(inputs), folder)
             print(f"passthrough: {results['passthrough']}", flush=True)
