@@ -16,14 +16,15 @@ Runs, one after the other on the same broker and data:
   between 10% and 90% of the outputs, so start-up and the tail are left out. The same
   for a passthrough Faust agent (``bench/passthrough.py``: consume, decode, produce),
   the ceiling, and for two workers in one group.
-- the worker's peak RSS, CPU time per article, per-stage time (its own histograms)
-  and the size of its table store on disk after the single-worker run.
-- latency: a fresh worker fed at a fixed rate (200 articles/s by default). To tagged:
-  the broker's append time of the output record minus the producer's send time of the
-  input (both stamped by the broker machine's clock, in ms). To alert: the alert's
-  append time minus the send time of the first article published after the alert's
-  window could be judged (its end plus the rules' allowed lateness), i.e. the moment
-  the alert became knowable.
+- the worker's peak RSS, CPU time per article (between 10% and 90% too), per-stage
+  time (its own histograms), its table store on disk and its internal topics on the
+  broker after the single-worker run; with ``--profile``, py-spy samples of it.
+- latency: a fresh worker fed at fixed rates (50, 100 and 200 articles/s by default).
+  To tagged: the broker's append time of the ``articles.tagged`` record minus the
+  producer's send time of the input (both stamped by this machine's clock, in ms).
+  To alert: the alert's append time minus the send time of the first article
+  published after the alert's window could be judged (its end plus the rules'
+  allowed lateness), i.e. the moment the alert became knowable.
 
 Every topic and consumer group the bench makes is deleted at the end.
 """
@@ -434,10 +435,10 @@ def passthrough(broker: Broker, raw: str, total: int, folder: Path) -> dict[str,
         process.stop()
 
 
-def latency(broker: Broker, inputs: list[Input], rate: float, folder: Path) -> dict[str, Any]:
+def latency(broker: Broker, inputs: list[Input], rate: float, folder: Path, name: str) -> dict[str, Any]:
     """A ready worker fed at a fixed rate: publish-to-output and publish-to-alert times."""
-    settings = broker.topics("latency")
-    with workers(broker, settings, "latency", 1, folder) as processes:
+    settings = broker.topics(f"latency{name}")
+    with workers(broker, settings, f"latency{name}", 1, folder) as processes:
         processes[0].ready()
         seconds = publish(broker.address, settings.topics.raw, inputs, rate)
         deadline = time.monotonic() + 120
@@ -447,7 +448,7 @@ def latency(broker: Broker, inputs: list[Input], rate: float, folder: Path) -> d
             time.sleep(0.5)
         time.sleep(1)  # an article's alerts are sent right after it
     sent = {key: ts for key, ts, _ in broker.read(settings.topics.raw)}
-    to_output = [float(ts - sent[key]) for key, ts, _ in broker.read(*outputs(settings))]
+    to_tagged = [float(ts - sent[key]) for key, ts, _ in broker.read(settings.topics.tagged)]
     lateness = timedelta(seconds=load_rules().allowed_lateness)
     to_alert = []
     for _, ts, value in broker.read(*settings.topics.alerts()):
@@ -458,7 +459,7 @@ def latency(broker: Broker, inputs: list[Input], rate: float, folder: Path) -> d
             to_alert.append(float(ts - sent[trigger.id.encode()]))
     return {
         "offered_articles_per_s": round(len(inputs) / seconds, 1),
-        "to_output_ms": percentiles(to_output),
+        "to_tagged_ms": percentiles(to_tagged),
         "to_alert_ms": percentiles(to_alert) if to_alert else {"n": 0},
     }
 
@@ -480,7 +481,12 @@ def machine() -> dict[str, Any]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--articles", type=int, default=100_000, help="workload size of the throughput runs")
-    parser.add_argument("--rate", type=float, default=200.0, help="offered load of the latency run, articles/s")
+    parser.add_argument(
+        "--rates",
+        type=lambda text: [float(r) for r in text.split(",")],
+        default=[50.0, 100.0, 200.0],
+        help="offered loads of the latency runs, articles/s",
+    )
     parser.add_argument("--latency-seconds", type=float, default=30.0)
     parser.add_argument("--broker", default=os.environ.get("SAHELWATCH_BROKER", "127.0.0.1:9092"))
     parser.add_argument("--runs", type=lambda text: set(text.split(",")), default=set(RUNS) | {"latency"})
@@ -517,7 +523,12 @@ def main() -> int:
             results["two_workers"] = throughput(broker, two, "two", 2, len(inputs), folder)
             print(f"two workers: {results['two_workers']}", flush=True)
         if "latency" in args.runs:
-            results["latency"] = latency(broker, workload(int(args.rate * args.latency_seconds)), args.rate, folder)
+            results["latency"] = {
+                f"{rate:g}_per_s": latency(
+                    broker, workload(int(rate * args.latency_seconds)), rate, folder, f"{rate:g}"
+                )
+                for rate in args.rates
+            }
     finally:
         broker.cleanup()
     rates = {run: results[key]["articles_per_s"] for run, key in RUNS.items() if key in results}
