@@ -5,14 +5,19 @@ process a stream, kept down past the workers' session timeout, and started again
 with its data. The workers are not restarted: they must reconnect, find the
 group coordinator again and go on, so that every input still lands in exactly
 one of tagged / duplicates / dead letters and the alerts are still exactly those
-of ``sahelwatch replay``. A worker started while the broker is down must not die
-with a traceback: it either waits for the broker or says why it gives up.
+of ``sahelwatch replay``. The outage does not flood the workers' logs: aiokafka's
+retries are reported at most once per rate-limit interval each.
+
+A worker started while the broker is down waits for it, saying so at each attempt,
+with or without topic creation, and gets going by itself once the broker is back;
+SIGTERM or Ctrl-C while it waits stops it quietly, with exit code 0.
 """
 
 from __future__ import annotations
 
 import os
 import random
+import re
 import signal
 import subprocess
 import threading
@@ -29,6 +34,7 @@ import pytest
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.errors import KafkaError
 
+from sahelwatch.streaming.logs import INTERVAL
 from tests.conftest import article
 from tests.integration.conftest import (
     SAHELWATCH,
@@ -49,7 +55,10 @@ OUTAGE_SECONDS = 12.0  # longer than the 8 s session timeout make_env sets: the 
 STEP_TIMEOUT = 300.0  # one step may wait out the whole outage, the broker's restart and a rebalance
 RECOVERY_TIMEOUT = 240.0
 STREAM_TIMEOUT = 900.0  # the whole stream, outage included; it takes a minute or two
-BOOTSTRAP_WAIT = 60.0  # longer than the CLI clients' own bootstrap timeout (about 30 s)
+WAITING = "sahelwatch: waiting for Kafka at "
+WAITING_TIMEOUT = 90.0  # a few attempts: 5 s each, 1, 2, 4… s apart
+# aiokafka's messages that flooded the log during an outage (thousands of lines a second).
+FLOOD = ("Unable connect to node with id", "Unable to update metadata from")
 # Test clients retry for as long as an outage may last, and reconnect within a second of the broker's return.
 CLIENT_OPTIONS: dict[str, Any] = {"reconnect_backoff_max_ms": 1000, "request_timeout_ms": 30000}
 
@@ -213,14 +222,14 @@ def logs_of(workers: list[Worker]) -> str:
     return "\n".join(f"----- {w.log_path.name} -----\n{w.log()}" for w in workers)
 
 
-def stop_all(workers: list[Worker]) -> dict[str, int | None]:
-    """SIGTERM every worker; one that does not exit in time is killed (and reported as None)."""
+def stop_all(workers: list[Worker], sig: int = signal.SIGTERM) -> dict[str, int | None]:
+    """Signal every worker (SIGTERM unless told); one that does not exit in time is killed (and reported as None)."""
     codes: dict[str, int | None] = {}
     for worker in workers:
         if worker.process is None:
             continue
         try:
-            codes[worker.log_path.name] = worker.stop(signal.SIGTERM)
+            codes[worker.log_path.name] = worker.stop(sig)
         except subprocess.TimeoutExpired:
             worker.process.kill()
             worker.process.wait(timeout=30)
@@ -235,6 +244,20 @@ def categories_by_id(env: Env) -> dict[str, set[str]]:
         for message in read_all(env, (getattr(env.settings.topics, name),)):
             found[message["key"].decode()].add(name)
     return found
+
+
+def assert_no_flood(workers: list[Worker], seconds: float) -> None:
+    """Each of aiokafka's retry messages is logged at most once per interval by each worker, over the
+    ``seconds`` from the broker going down to the workers' end, and the outage is still reported."""
+    allowed = int(seconds // INTERVAL) + 1
+    counts = {
+        (w.log_path.name, message): w.log_path.read_text(errors="replace").count(message)
+        for w in workers
+        for message in FLOOD
+    }
+    assert all(n <= allowed for n in counts.values()), f"more than {allowed} in {seconds:.0f} s: {counts}"
+    assert sum(counts.values()) > 0, f"the outage went unreported: {counts}\n{logs_of(workers)}"
+    assert "similar messages suppressed" in logs_of(workers), logs_of(workers)
 
 
 def test_workers_ride_out_a_broker_restart_under_load(
@@ -262,6 +285,7 @@ def test_workers_ride_out_a_broker_restart_under_load(
         wait_until_healthy(workers, 120)  # the rebalance that let the second worker in is over
         publishing = pool.submit(publish_through_outage, env, lines, len(steps(lines)) // 4, reached, abandon)
         assert reached.wait(STEP_TIMEOUT), f"the stream never got going:\n{logs_of(workers)}"
+        outage_started = time.monotonic()
         own_broker.down()
         assert not publishing.done(), "the stream ended before the broker went down: publish more"
         time.sleep(OUTAGE_SECONDS)
@@ -278,6 +302,7 @@ def test_workers_ride_out_a_broker_restart_under_load(
         pool.shutdown(wait=True)
         codes = stop_all(workers)
     assert codes == {"w1.log": 0, "w2.log": 0}, f"workers must exit 0 on SIGTERM: {codes}\n{logs_of(workers)}"
+    assert_no_flood(workers, time.monotonic() - outage_started)
 
     found = categories_by_id(env)
     lost, strays = set(ids) - set(found), set(found) - set(ids)
@@ -301,35 +326,71 @@ def launch(worker: Worker) -> Worker:
     return worker
 
 
-def exit_code_within(worker: Worker, timeout: float) -> int | None:
+def waiting_lines(worker: Worker) -> list[str]:
+    """What the worker said while it waited for the broker."""
+    return [line for line in worker.log_path.read_text(errors="replace").splitlines() if line.startswith(WAITING)]
+
+
+def wait_until_waiting(worker: Worker, count: int, timeout: float) -> list[str]:
+    """Until the worker has said ``count`` times that it waits for the broker; it must not exit meanwhile."""
     assert worker.process is not None
-    try:
-        return worker.process.wait(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        return None
+    deadline = time.monotonic() + timeout
+    while len(lines := waiting_lines(worker)) < count:
+        code = worker.process.poll()
+        assert code is None, f"the worker gave up (exit code {code}) instead of waiting:\n{worker.log()}"
+        assert time.monotonic() < deadline, f"{len(lines)} of {count} waiting lines within {timeout}s:\n{worker.log()}"
+        time.sleep(0.5)
+    return lines
 
 
-def test_a_worker_started_while_the_broker_is_down_waits_or_says_why_it_gives_up(
-    own_broker: LocalBroker, tmp_path_factory: pytest.TempPathFactory, tmp_path: Path
+def next_tries(lines: list[str]) -> list[int]:
+    """The delays the waiting lines announce, in seconds."""
+    return [int(m.group(1)) for line in lines if (m := re.search(r"\(next try in (\d+) s\)$", line))]
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        pytest.param({}, id="creating the topics"),
+        pytest.param({"SAHELWATCH_CREATE_TOPICS": "false"}, id="streaming only"),
+    ],
+)
+def test_a_worker_started_while_the_broker_is_down_waits_for_it(
+    own_broker: LocalBroker, tmp_path_factory: pytest.TempPathFactory, tmp_path: Path, overrides: dict[str, str]
 ) -> None:
     env = make_env(tmp_path_factory, own_broker.address)
-    early = Worker(env, tmp_path / "early.log")
+    if overrides:  # the deployment made the topics; the worker's first connection is then Faust's
+        env.run_cli("topics", "create")
+    early = Worker(env, tmp_path / "early.log", **overrides)
     own_broker.down()
     try:
-        launch(early)
-        code = exit_code_within(early, BOOTSTRAP_WAIT)
-    finally:
-        own_broker.up()
-    try:
-        if code is None:  # it waited: it must get going by itself now that the broker is back
-            early.wait_ready(RECOVERY_TIMEOUT)
+        try:
+            launch(early)
+            lines = wait_until_waiting(early, 3, WAITING_TIMEOUT)
+        finally:
+            own_broker.up()
+        early.wait_ready(RECOVERY_TIMEOUT)  # by itself: nothing restarts it
     finally:
         stopped = stop_all([early])
     output = early.log_path.read_text(errors="replace")
+    assert stopped == {"early.log": 0}, output[-6000:]
     assert "Traceback" not in output, output[-6000:]
-    if code is None:
-        assert stopped == {"early.log": 0}, output[-6000:]
-    else:
-        last_line = output.strip().splitlines()[-1]
-        assert code != 0, output[-6000:]
-        assert last_line.startswith("sahelwatch: ") and own_broker.address in last_line, output[-6000:]
+    assert all(line.startswith(f"{WAITING}{own_broker.address}: ") for line in lines), lines
+    assert next_tries(lines) == [1, 2, 4], lines
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_a_worker_waiting_for_its_broker_stops_quietly(
+    tmp_path_factory: pytest.TempPathFactory, tmp_path: Path, sig: signal.Signals
+) -> None:
+    nowhere = f"127.0.0.1:{free_port()}"  # nothing listens there: connections are refused
+    waiting = Worker(make_env(tmp_path_factory, nowhere), tmp_path / "waiting.log")
+    try:
+        launch(waiting)
+        wait_until_waiting(waiting, 1, WAITING_TIMEOUT)
+    finally:
+        stopped = stop_all([waiting], sig)
+    output = waiting.log_path.read_text(errors="replace")
+    assert stopped == {"waiting.log": 0}, output[-6000:]
+    assert output.splitlines() == waiting_lines(waiting), f"only the waiting lines:\n{output[-6000:]}"
+    assert "ECONNREFUSED" in output, output[-6000:]

@@ -16,14 +16,23 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
 def run(settings: Settings, args: argparse.Namespace) -> int:
     import faust  # the worker's heavy imports stay out of the other commands
 
+    from sahelwatch.cli.broker_wait import wait_for_broker
     from sahelwatch.clients import ensure_topics
     from sahelwatch.streaming.app import create_app
+    from sahelwatch.streaming.logs import limit_repeats
 
+    # Whether or not it creates topics: otherwise a worker started before its broker gives up.
+    if not wait_for_broker(settings):
+        return 0  # asked to stop while waiting
     if settings.create_topics:
         created = [t.name for t in ensure_topics(settings) if t.created]
         if created:
             print(f"created topics: {', '.join(created)}", file=sys.stderr)
     app = create_app(settings)
+    limit_repeats("aiokafka")  # aiokafka logs each retry during a broker outage: thousands of lines a second
     worker = faust.Worker(app, loglevel=settings.log_level, workdir=None)
+    # Faust's terminal spinner turns the root logger to DEBUG so that every record moves it: each of
+    # Faust's and aiokafka's per-message debug calls then builds a record (a twentieth of the CPU).
+    worker.spinner = None
     worker.execute_from_commandline()
     return 0
