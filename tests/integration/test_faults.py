@@ -1,4 +1,5 @@
-"""Faults under load: a worker killed with SIGKILL amid thousands of articles, and restarted on an empty disk.
+"""Faults under load: a worker killed with SIGKILL amid thousands of articles and restarted on an empty disk;
+workers added and removed while articles flow; a consumer of the alerts that reads far slower than they come.
 
 Each test takes ``sahelwatch replay`` of its own input as the reference and compares everything the stream
 wrote with it. Every input message is followed by its position on the raw topic, which the outputs carry as
@@ -7,7 +8,9 @@ and it may land there more than once only as a redelivery (the same position, so
 The alerts must be the replay's, by ``alert_id``, a repeated id always with the same content.
 
 Articles are published as a feed delivers them, one step of a few minutes of event time at a time, each step
-processed before the next, so that no article is late for the alert windows whatever the partitions do.
+processed before the next, so that no article is late for the alert windows whatever the partitions do. Where
+copies of an article come within one step (the syndicated wire), each article is a step of its own, so that
+which one is first is the same in the stream as in the replay.
 """
 
 from __future__ import annotations
@@ -16,8 +19,10 @@ import base64
 import itertools
 import random
 import signal
+import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -25,10 +30,10 @@ from typing import Any
 
 import orjson
 import pytest
-from kafka import KafkaConsumer, KafkaProducer
+from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
 
 from sahelwatch.core.model import parse_time, utc_iso
-from tests.integration.conftest import SCENARIOS, STEP, Env, Worker, make_env
+from tests.integration.conftest import SCENARIOS, STEP, Env, Worker, free_port, make_env
 
 pytestmark = pytest.mark.integration
 
@@ -36,6 +41,7 @@ Position = tuple[int, int]  # (partition, offset) of an input message on the raw
 Steps = list[list[bytes]]
 
 COPY_KINDS = ("exact", "same-body", "near")
+ALL_SCENARIOS = ("week_august_2023.jsonl", "syndicated_wire.jsonl", "wagner_surge.jsonl")  # in event-time order
 WORDS = """
     garden orchard basil tomato pepper onion garlic lemon honey flour butter oven kettle teapot saucer spoon ladle
     recipe dough pastry bakery crust almond walnut hazelnut cherry apricot plum melon cucumber lettuce spinach carrot
@@ -94,6 +100,12 @@ def filler(rng: random.Random, number: int, when: datetime) -> bytes:
     )
 
 
+def followed(rng: random.Random, line: bytes, count: int, serial: Iterator[int]) -> list[bytes]:
+    """The article, then ``count`` generated ones published within the minute after it."""
+    when = published(line)
+    return [line, *(filler(rng, next(serial), when + timedelta(seconds=1 + 59 * n // count)) for n in range(count))]
+
+
 def with_filler(rng: random.Random, lines: list[bytes], per_article: int, bursts: dict[int, int]) -> Steps:
     """The articles in publication steps, each followed within a minute by generated ones.
 
@@ -108,10 +120,15 @@ def with_filler(rng: random.Random, lines: list[bytes], per_article: int, bursts
         if first is None or when - first >= STEP:
             out.append([])
             first = when
-        count = bursts.get(index, per_article)
-        following = [filler(rng, next(serial), when + timedelta(seconds=1 + 59 * n // count)) for n in range(count)]
-        out[-1] += [line, *following]
+        out[-1] += followed(rng, line, bursts.get(index, per_article), serial)
     return out
+
+
+def one_by_one(rng: random.Random, lines: list[bytes], per_article: int) -> Steps:
+    """Each article a step of its own with its generated following: copies within minutes of each other
+    (the syndicated wire) then reach the dedup stage in input order, whatever the partitions."""
+    serial = itertools.count()
+    return [followed(rng, line, per_article, serial) for line in lines]
 
 
 def near_copy(rng: random.Random, data: dict[str, Any], number: int) -> dict[str, Any]:
@@ -325,13 +342,18 @@ class Outputs:
             timeout,
         )
 
-    def wait_for_alerts(self, alert_ids: Iterable[str], timeout: float = 60.0) -> None:
-        wanted = set(alert_ids)
+    def wait_for_alerts(self, alerts: dict[str, dict[str, Any]], timeout: float = 60.0) -> None:
+        """Until every one of these alerts (by id) has come; a failure names the missing ones."""
         self.wait_until(
-            lambda: wanted <= {a["alert_id"] for a in self.alerts},
-            f"the {len(wanted)} alerts of the replay ({len(self.alerts)} alert messages seen)",
+            lambda: not self.missing(alerts),
+            f"the {len(alerts)} alerts of the replay ({len(self.alerts)} alert messages seen), "
+            f"missing {self.missing(alerts)}",
             timeout,
         )
+
+    def missing(self, alerts: dict[str, dict[str, Any]]) -> list[str]:
+        seen = {a["alert_id"] for a in self.alerts}
+        return [f"{a['rule']} {a['status']} {a['window']['end']}" for key, a in alerts.items() if key not in seen]
 
 
 def _kept(letter: dict[str, Any]) -> bytes:
@@ -354,11 +376,17 @@ class Publisher:
         self.producer.flush()
         return [(meta.partition, meta.offset) for meta in (future.get(timeout=30) for future in futures)]
 
-    def paced(self, steps: Steps, outputs: Outputs) -> list[Position]:
-        """Publish step by step, each step processed (every input of it has an output) before the next."""
+    def paced(
+        self, steps: Steps, outputs: Outputs, meanwhile: Callable[[int], None] = lambda _: None
+    ) -> list[Position]:
+        """Publish step by step, each step processed (every input of it has an output) before the next.
+
+        ``meanwhile`` is told the index of each step once it is sent, before its outputs are awaited.
+        """
         positions: list[Position] = []
-        for step in steps:
+        for index, step in enumerate(steps):
             sent = self.send(step)
+            meanwhile(index)
             outputs.wait_for(sent)
             positions += sent
         return positions
@@ -369,6 +397,131 @@ class Publisher:
 
 def logs_of(*workers: Worker) -> Callable[[], str]:
     return lambda: "\n".join(f"--- {w.log_path.name}:\n{w.log()}" for w in workers if w.process is not None)
+
+
+def stop_all(*workers: Worker) -> None:
+    """SIGTERM every worker started (one already stopped is left as it is), then check each exited 0."""
+    codes = {w.log_path.name: w.stop() for w in workers if w.process is not None}
+    assert set(codes.values()) <= {0}, f"exit codes {codes}\n{logs_of(*workers)()}"
+
+
+# --- changes to the deployment, and a slow reader -------------------------------------------------------------
+
+
+def join(newcomer: Worker, *members: Worker) -> None:
+    """Start a worker and wait until the group has settled with it (every member healthy)."""
+    newcomer.start()
+    for member in members:
+        member.wait_ready()
+
+
+def leave(leaver: Worker, *members: Worker) -> None:
+    """Stop a worker as an operator would (SIGTERM) and wait until the group has settled without it."""
+    assert leaver.stop() == 0, f"{leaver.log_path.name} did not exit 0 on SIGTERM:\n{leaver.log()}"
+    for member in members:
+        member.wait_ready()
+
+
+class Changes:
+    """Changes to the deployment made in a thread of their own while the publisher goes on, one after the other.
+
+    Called with each step index by ``Publisher.paced``. The feed is cut into ``len(changes) + 2`` equal parts:
+    change k starts as part k + 1 begins, once change k - 1 is over, and the last change is over before the
+    final part is published. So each one starts with articles in flight and more to come, and the final part
+    flows through what they left.
+    """
+
+    def __init__(self, steps: int, changes: list[Callable[[], None]]) -> None:
+        parts = len(changes) + 2
+        self.due = {steps * (k + 1) // parts: k for k in range(len(changes) + 1)}
+        self.changes = changes
+        self.made = 0
+        self.running: Future[None] | None = None
+        self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="changes")
+
+    def __call__(self, step: int) -> None:
+        if step in self.due:
+            self.settle()
+            if (k := self.due[step]) < len(self.changes):
+                self.running = self.executor.submit(self.changes[k])
+
+    def settle(self) -> None:
+        """Wait for the change under way (its own waits are bounded), raising what it raised."""
+        if self.running is not None:
+            self.running.result()
+            self.running = None
+            self.made += 1
+
+    def close(self) -> None:
+        self.executor.shutdown(wait=True)
+
+
+class SlowReader:
+    """A consumer of the alert topics in a group of its own, in a thread, that reads one alert per permit
+    (``max_poll_records=1``, its offset committed after each): slow in publisher steps rather than in seconds,
+    so that how far behind it is does not depend on how fast the machine is."""
+
+    def __init__(self, env: Env) -> None:
+        self.env = env
+        self.group = f"{env.settings.app_id}-slow-reader"
+        self.alerts: list[dict[str, Any]] = []
+        self.failure: BaseException | None = None
+        self.permits = threading.Semaphore(0)
+        self.unlimited = threading.Event()
+        self.stopping = threading.Event()
+        self.thread = threading.Thread(target=self._run, name="slow-reader", daemon=True)
+        self.thread.start()
+
+    def allow_one(self) -> None:
+        self.permits.release()
+
+    def _run(self) -> None:
+        consumer = KafkaConsumer(
+            *self.env.settings.topics.alerts(),
+            bootstrap_servers=self.env.settings.bootstrap_servers,
+            group_id=self.group,
+            auto_offset_reset="earliest",
+            enable_auto_commit=False,
+            max_poll_records=1,
+        )
+        try:
+            while not self.stopping.is_set():
+                if self.unlimited.is_set() or self.permits.acquire(timeout=0.2):
+                    self._read_one(consumer)
+        except BaseException as exc:  # reported by the test thread
+            self.failure = exc
+        finally:
+            consumer.close()
+
+    def _read_one(self, consumer: KafkaConsumer) -> None:
+        while not self.stopping.is_set():
+            for records in consumer.poll(timeout_ms=200).values():
+                self.alerts += [orjson.loads(record.value) for record in records]
+                consumer.commit()
+                return
+
+    def lag(self) -> int:
+        """How many alert messages the group has not committed as read."""
+        topics = self.env.settings.topics.alerts()
+        admin = KafkaAdminClient(bootstrap_servers=self.env.settings.bootstrap_servers)
+        try:
+            committed = admin.list_group_offsets(self.group)[self.group]
+        finally:
+            admin.close()
+        return self.env.count(*topics) - sum(max(o.offset, 0) for tp, o in committed.items() if tp.topic in topics)
+
+    def read_all(self, alert_ids: Iterable[str], timeout: float = 60.0) -> None:
+        """Let it read as fast as it can, until it has committed every alert and read these ones."""
+        self.unlimited.set()
+        wanted, deadline = set(alert_ids), time.monotonic() + timeout
+        while (lag := self.lag()) or not wanted <= {a["alert_id"] for a in self.alerts}:
+            assert self.failure is None, f"the slow reader failed: {self.failure!r}"
+            assert time.monotonic() < deadline, f"slow reader: {len(self.alerts)} alerts read, lag {lag}"
+            time.sleep(0.2)
+
+    def close(self) -> None:
+        self.stopping.set()
+        self.thread.join(timeout=30)
 
 
 def check_outputs(lines: list[bytes], positions: list[Position], outputs: Outputs, reference: Reference) -> None:
@@ -448,3 +601,88 @@ def test_a_worker_killed_amid_thousands_of_articles_loses_none_and_repeats_none_
     repeated = article_id(feed.repeated)
     assert outputs.placed[again][0] == Placement("duplicates", repeated, repeated), "the copy after the crash is caught"
     assert sum(p[0].category == "deadletter" for p in outputs.placed.values()) == feed.bad
+
+
+def test_workers_joining_and_leaving_while_articles_flow_lose_nothing_and_emit_the_replay_alerts(
+    tmp_path_factory: pytest.TempPathFactory, broker: str, tmp_path: Path
+) -> None:
+    """Two workers, a third joins, then the first two leave (SIGTERM), all while articles flow: the dedup
+    and alert tables move between workers (standby, active, recovered) and must lose nothing on the way."""
+    env = Env(make_env(tmp_path_factory, broker).vars | {"SAHELWATCH_PARTITIONS": "6"})
+    steps = one_by_one(random.Random(20230906), scenario_lines(*ALL_SCENARIOS), per_article=8)
+    again = [steps[0][0], steps[1][0], steps[2][1]]  # seen before any change, published again after the last
+    steps[-1] += again
+    lines = [line for step in steps for line in step]
+    reference = replay(env, lines, tmp_path)
+    assert len(reference.alerts) >= 20
+    assert all(category == "duplicates" for category, _ in reference.placed[-len(again) :]), "repeats are copies"
+
+    first, second, third = (
+        Worker(
+            env,
+            tmp_path / f"{name}.log",
+            SAHELWATCH_DATA_DIR=str(tmp_path / name),
+            SAHELWATCH_WEB_PORT=str(free_port()),
+        )
+        for name in ("first", "second", "third")
+    )
+    changes = Changes(
+        len(steps),
+        [lambda: join(third, first, second), lambda: leave(first, second, third), lambda: leave(second, third)],
+    )
+    publisher = Publisher(env)
+    outputs: Outputs | None = None
+    try:
+        first.start()
+        second.start()
+        first.wait_ready()  # the rebalance that let the second worker in is over
+        outputs = Outputs(env, logs_of(first, second, third))
+        positions = publisher.paced(steps, outputs, changes)
+        assert changes.made == 3, "every change was over before the last part of the feed"
+        outputs.wait_for_alerts(reference.alerts)
+    finally:
+        changes.close()
+        publisher.close()
+        stop_all(first, second, third)
+        if outputs is not None:
+            outputs.close()
+
+    assert {partition for partition, _ in positions} == set(range(6)), "the input is spread over six partitions"
+    check_outputs(lines, positions, outputs, reference)
+    check_alerts(outputs, reference)
+
+
+def test_a_slow_consumer_of_the_alerts_holds_back_neither_articles_nor_alerts(
+    tmp_path_factory: pytest.TempPathFactory, broker: str, tmp_path: Path
+) -> None:
+    """A dashboard that reads the alerts slowly must not slow the pipeline: every article is placed and
+    every alert out while the reader's group still lags far behind, and then it reads them all."""
+    env = make_env(tmp_path_factory, broker)
+    steps = one_by_one(random.Random(20230820), scenario_lines(*ALL_SCENARIOS), per_article=3)
+    lines = [line for step in steps for line in step]
+    reference = replay(env, lines, tmp_path)
+    pace = 15  # publisher steps per alert the slow reader may read
+    permits = len(range(0, len(steps), pace))
+    assert permits < len(reference.alerts) // 2, "the reader may read fewer than half the alerts"
+
+    worker = Worker(env, tmp_path / "worker.log").start()
+    outputs = Outputs(env, logs_of(worker))
+    publisher = Publisher(env)
+    reader = SlowReader(env)
+    try:
+        positions = publisher.paced(steps, outputs, lambda step: reader.allow_one() if step % pace == 0 else None)
+        outputs.wait_for_alerts(reference.alerts)
+        behind, read = reader.lag(), len(reader.alerts)  # the pipeline is done: every input placed, every alert out
+        reader.read_all(reference.alerts)
+    finally:
+        reader.close()
+        publisher.close()
+        outputs.close()
+        stop_all(worker)
+
+    check_outputs(lines, positions, outputs, reference)
+    check_alerts(outputs, reference)
+    assert read <= permits and behind > len(reference.alerts) // 2, (
+        f"when the pipeline was done, the slow reader had read {read} alerts and had {behind} to go"
+    )
+    assert {a["alert_id"]: comparable(a) for a in reader.alerts} == reference.alerts

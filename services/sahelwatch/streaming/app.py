@@ -53,6 +53,10 @@ def create_app(settings: Settings) -> faust.App:
         topic_partitions=settings.partitions,
         topic_replication_factor=settings.replication_factor,
         processing_guarantee="at_least_once",
+        # No standby replicas: a standby promoted while articles flowed could lack the changelog records
+        # from before its standby assignment (faust-streaming#212; seen in tests/integration/test_faults.py),
+        # losing dedup history and alert warm-up. A worker that takes over recovers from the changelog instead.
+        table_standby_replicas=0,
         broker_session_timeout=settings.session_timeout_seconds,
         broker_heartbeat_interval=min(3.0, settings.session_timeout_seconds / 3),
         producer_max_request_size=MAX_REQUEST_BYTES,
