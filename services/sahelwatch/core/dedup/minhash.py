@@ -25,6 +25,7 @@ _B = _rng.integers(0, 2**63, size=NUM_PERM, dtype=np.uint64)
 _MIX = (np.uint64(0x9E3779B97F4A7C15), np.uint64(0xC2B2AE3D27D4EB4F), np.uint64(0x165667B19E3779F9))
 _BAND_MIX = _rng.integers(1, 2**63, size=ROWS + 1, dtype=np.uint64) | np.uint64(1)
 _BAND_NUMBERS = np.arange(BANDS, dtype=np.uint64)
+TOKEN_MEMO_SIZE = 100_000  # words of a few weeks of news; about 20 MB, cleared when full
 _token_hashes: dict[str, int] = {}
 
 
@@ -95,7 +96,7 @@ def _token_hashes_of(tokens: list[str]) -> list[int]:
     """Stable 32-bit token hashes (Python's own hash() differs between processes), memoised."""
     unseen = set(tokens).difference(_token_hashes)
     if unseen:
-        if len(_token_hashes) + len(unseen) > 500_000:
+        if len(_token_hashes) + len(unseen) > TOKEN_MEMO_SIZE:
             _token_hashes.clear()
             unseen = set(tokens)
         _token_hashes.update(zip(unseen, map(zlib.crc32, map(str.encode, unseen)), strict=True))
