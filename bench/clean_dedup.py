@@ -39,6 +39,7 @@ ROOT = Path(__file__).resolve().parents[1]
 CORPUS = ROOT.parent / "shared" / "corpus" / "background_news.jsonl"
 SEEDS = ROOT.parent / "shared" / "seeds"
 T0 = datetime(2024, 1, 1, tzinfo=UTC)
+RECEIVED = T0 + timedelta(days=30)  # after the last corpus article (two minutes apart), so none is future-dated
 _WORD = re.compile(r"\w+")
 
 
@@ -132,7 +133,7 @@ def main() -> int:
     for index, row in enumerate(rows):
         raw = record(row, index)
         started = time.perf_counter()
-        article = pipeline.prepare(raw, T0, Origin("corpus", 0, index))
+        article = pipeline.prepare(raw, RECEIVED, Origin("corpus", 0, index))
         middle = time.perf_counter()
         pipeline.deduplicate(article, state, dedup_index)
         ended = time.perf_counter()
@@ -190,7 +191,9 @@ def main() -> int:
                 source="copy.example",
                 body=text,
             )
-            article = pipeline.run(raw, T0, Origin("copies", 0, n), copy_state, Index(_BandsOverlay(dedup_index.bands)))
+            article = pipeline.run(
+                raw, RECEIVED, Origin("copies", 0, n), copy_state, Index(_BandsOverlay(dedup_index.bands))
+            )
             expected = by_id[row["id"]][0].story_id
             hit = article.duplicate is not None and article.story_id == expected
             recall.setdefault(kind, []).append(int(hit))
@@ -234,7 +237,7 @@ def main() -> int:
                     "body": seed.read_text(),
                 }
             )
-            verdicts.append(pipeline.run(raw, T0, Origin("seeds", 0, index), seed_state, {}).duplicate)
+            verdicts.append(pipeline.run(raw, RECEIVED, Origin("seeds", 0, index), seed_state, Index()).duplicate)
         results["seeds_merged"] = any(v is not None for v in verdicts)
 
     # 5. language detection on the corpus (the `lang` field is the label)
