@@ -234,7 +234,7 @@ class Deduplicator:
         sources: list[str] = story["sources"] if story is not None else [article.source]
         if story is not None and article.source not in sources and len(sources) < MAX_SOURCES:
             sources = [*sources, article.source]
-            self._write(f"story:{story_id}", story | {"sources": sources}, story["t"])
+            self._state[f"story:{story_id}"] = story | {"sources": sources}  # its expiry time is unchanged, and tracked
         verdict = [article.origin, duplicate.kind, duplicate.matched_on, duplicate.similarity]
         for key in _pointer_keys(article):
             if self._live_pointer(key) is None:
