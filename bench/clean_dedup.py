@@ -192,7 +192,7 @@ def main() -> int:
                 body=text,
             )
             article = pipeline.run(
-                raw, RECEIVED, Origin("copies", 0, n), copy_state, Index(_BandsOverlay(dedup_index.bands))
+                raw, RECEIVED, Origin("copies", 0, n), copy_state, Index(_BandsOverlay(dedup_index.bands), dict(dedup_index.signatures))
             )
             expected = by_id[row["id"]][0].story_id
             hit = article.duplicate is not None and article.story_id == expected

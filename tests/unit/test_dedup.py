@@ -233,6 +233,7 @@ def test_a_restarted_deduplicator_still_sweeps_what_the_first_one_wrote() -> Non
     restarted.check(candidate("d3", body(OTHER_ANGLE), when=three_days), three_days)
     assert day_zero and not day_zero & set(state)
     assert build_index(state).bands == restarted._index.bands  # the swept stories left the band buckets too
+    assert set(build_index(state).signatures) == set(restarted._index.signatures) == {"d3"}
 
 
 def test_a_crash_that_kept_the_story_but_lost_its_pointers_is_mended_on_redelivery() -> None:

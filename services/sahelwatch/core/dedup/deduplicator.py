@@ -10,11 +10,14 @@ worker), with JSON-able values so the table's changelog can carry it:
     story:<story id>       -> {"sha", "t", "sources", "origin", "sig", "n", "lead"}
     meta:watermark         -> published epoch
 
-Two indexes are derived from that state, so they are kept in memory (``Index``)
+Three indexes are derived from that state, so they are kept in memory (``Index``)
 and rebuilt with ``build_index`` after a restart or a rebalance instead of
 costing changelog writes: the LSH band buckets (band key -> [[story id,
-published epoch], ...]) and a heap of (event time, key) that tells the sweep
-which entries may have died, so it never reads the whole table.
+published epoch], ...]), each live story's signature (a new article is compared
+with every story sharing a band, and reading and decoding those from the
+table cost more than all the rest of the stage), and a heap of (event time,
+key) that tells the sweep which entries may have died, so it never reads the
+whole table.
 
 Retention runs on event time: the watermark is the latest ``published_at``
 seen (future-dated articles do not move it), and an entry older than the
@@ -71,6 +74,7 @@ class Index:
     """What the deduplicator derives from its durable state and keeps in memory."""
 
     bands: Bands = field(default_factory=dict)
+    signatures: dict[str, Signature] = field(default_factory=dict)  # story id -> its signature, without its set
     expiry: list[tuple[float, str]] = field(default_factory=list)  # a heap: (event time last useful, key)
 
     def track(self, key: str, when: float) -> None:
@@ -132,13 +136,16 @@ class Deduplicator:
             value = self._state.get(key)
             if value is None or _newest(key, value) >= horizon:
                 continue  # already gone, or written again since (a newer heap entry covers it)
-            if key.startswith("story:") and value.get("sig"):
-                self._unband(key.removeprefix("story:"), _signature(value))
+            if key.startswith("story:"):
+                self._unband(key.removeprefix("story:"))
             del self._state[key]
             removed += 1
         return removed
 
-    def _unband(self, story_id: str, sig: Signature) -> None:
+    def _unband(self, story_id: str) -> None:
+        sig = self._index.signatures.pop(story_id, None)
+        if sig is None:
+            return
         for band in sig.band_keys():
             live = [entry for entry in self._bands.get(band, ()) if entry[0] != story_id]
             if live:
@@ -165,7 +172,8 @@ class Deduplicator:
                 story = self._state.get(f"story:{story_id}") or {}
                 if story.get("sha") == article.body_sha256:
                     return Duplicate(story_id, "exact", matched_on, 1.0)
-                similarity = sig.jaccard(_signature(story)) if sig and story.get("sig") else 0.0
+                other = self._index.signatures.get(story_id)
+                similarity = sig.jaccard(other) if sig is not None and other is not None else 0.0
                 return Duplicate(story_id, "update", matched_on, round(similarity, 3))
         if article.body:
             story_id = self._live_pointer(f"body:{article.body_sha256}")
@@ -181,10 +189,9 @@ class Deduplicator:
                 if story_id in seen or published < self._horizon:
                     continue
                 seen.add(story_id)
-                story = self._state.get(f"story:{story_id}")
-                if not story or not story.get("sig"):
+                other = self._index.signatures.get(story_id)
+                if other is None:
                     continue
-                other = _signature(story)
                 jaccard = sig.jaccard(other)
                 near = (
                     jaccard >= NEAR_JACCARD
@@ -213,11 +220,12 @@ class Deduplicator:
             "origin": article.origin,
         }
         if sig is not None:
-            story |= {"sig": list(sig.values), "n": sig.shingles, "lead": list(sig.lead)}
+            story |= sig.to_json()
         self._write(f"story:{article.id}", story, now)
         for key in _pointer_keys(article):
             self._write(key, pointer, now)
         if sig is not None:
+            self._index.signatures[article.id] = sig.without_set()
             for band in sig.band_keys():
                 bucket = [entry for entry in self._bands.get(band, ()) if entry[1] >= self._horizon]
                 self._bands[band] = [*bucket[-(MAX_BUCKET - 1) :], pointer]
@@ -247,10 +255,6 @@ def _pointer_keys(article: Candidate) -> list[str]:
     return [*keys, f"body:{article.body_sha256}"] if article.body else keys
 
 
-def _signature(story: dict[str, Any]) -> Signature:
-    return Signature(tuple(story["sig"]), story["n"], tuple(story["lead"]))
-
-
 def _newest(key: str, value: Any) -> float:
     """The event time an entry was last useful at."""
     if key.startswith("story:"):
@@ -270,7 +274,8 @@ def build_index(state: State) -> Index:
             stories.append((value["t"], key.removeprefix("story:"), value))
     heapq.heapify(index.expiry)
     for published, story_id, story in sorted(stories, key=lambda item: (item[0], item[1])):
-        for band in _signature(story).band_keys():
+        sig = index.signatures[story_id] = Signature.from_json(story)
+        for band in sig.band_keys():
             index.bands.setdefault(band, []).append([story_id, published])
     index.bands = {band: bucket[-MAX_BUCKET:] for band, bucket in index.bands.items()}
     return index

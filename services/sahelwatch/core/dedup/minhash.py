@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import zlib
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -29,18 +30,32 @@ TOKEN_MEMO_SIZE = 100_000  # words of a few weeks of news; about 20 MB, cleared 
 _token_hashes: dict[str, int] = {}
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False)
 class Signature:
-    """MinHash values, the shingle count and the opening shingles (persisted); the full set (not persisted)."""
+    """MinHash values, the shingle count and the opening shingles (persisted); the full set (not persisted).
 
-    values: tuple[int, ...]
+    Values and lead are 32-bit numpy arrays: the deduplicator keeps one signature per live story in
+    memory and compares a new article with every story sharing a band, so both must be small and fast.
+    """
+
+    values: np.ndarray
     shingles: int
-    lead: tuple[int, ...]
-    shingle_set: np.ndarray | None = field(default=None, compare=False, repr=False)
+    lead: np.ndarray
+    shingle_set: np.ndarray | None = field(default=None, repr=False)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Signature:
+        return cls(np.array(data["sig"], dtype=np.uint32), data["n"], np.array(data["lead"], dtype=np.uint32))
+
+    def to_json(self) -> dict[str, Any]:
+        return {"sig": self.values.tolist(), "n": self.shingles, "lead": self.lead.tolist()}
+
+    def without_set(self) -> Signature:
+        return Signature(self.values, self.shingles, self.lead)
 
     def jaccard(self, other: Signature) -> float:
         """Estimated Jaccard similarity of the two shingle sets."""
-        return sum(a == b for a, b in zip(self.values, other.values, strict=True)) / NUM_PERM
+        return int(np.count_nonzero(self.values == other.values)) / NUM_PERM
 
     def containment(self, other: Signature) -> float:
         """Estimated share of the smaller set found in the larger: 1.0 for a trimmed copy."""
@@ -54,18 +69,17 @@ class Signature:
         Pages of one site share menus and teaser headlines, which can make two
         different stories look alike; a copy keeps the story's opening.
         """
-        if other.shingle_set is None or not self.lead:
+        if other.shingle_set is None or not len(self.lead):
             return 0.0
-        lead = np.array(self.lead, dtype=np.uint64)
-        positions = np.minimum(np.searchsorted(other.shingle_set, lead), len(other.shingle_set) - 1)
-        return float((other.shingle_set[positions] == lead).mean())  # the set is sorted (np.unique)
+        positions = np.minimum(np.searchsorted(other.shingle_set, self.lead), len(other.shingle_set) - 1)
+        return float((other.shingle_set[positions] == self.lead).mean())  # the set is sorted (np.unique)
 
     def band_keys(self) -> list[int]:
         """One 64-bit key per band, mixing the band's rows and its number: equal keys, likely equal rows.
 
         A rare collision only adds a candidate, which the Jaccard check then turns away.
         """
-        rows = np.array(self.values, dtype=np.uint64).reshape(BANDS, ROWS)
+        rows = self.values.astype(np.uint64).reshape(BANDS, ROWS)
         keys = _BAND_NUMBERS * _BAND_MIX[ROWS]
         for row in range(ROWS):
             keys = keys + rows[:, row] * _BAND_MIX[row]
@@ -85,9 +99,9 @@ def signature(text: str) -> Signature | None:
         return None
     permuted = (shingles[:, None] * _A[None, :] + _B[None, :]) >> np.uint64(32)
     return Signature(
-        values=tuple(permuted.min(axis=0).tolist()),
+        values=permuted.min(axis=0).astype(np.uint32),
         shingles=len(shingles),
-        lead=tuple(ordered[:LEAD_SHINGLES].tolist()),
+        lead=ordered[:LEAD_SHINGLES].astype(np.uint32),
         shingle_set=shingles,
     )
 
