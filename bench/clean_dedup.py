@@ -33,7 +33,7 @@ from sahelwatch.core.cleaning.language import detect_language
 from sahelwatch.core.dedup import Index
 from sahelwatch.core.dedup.deduplicator import Bands
 from sahelwatch.core.model import Article, Origin
-from sahelwatch.core.pipeline import Pipeline
+from sahelwatch.core.pipeline import Pipeline, minhash
 
 ROOT = Path(__file__).resolve().parents[1]
 CORPUS = ROOT.parent / "shared" / "corpus" / "background_news.jsonl"
@@ -135,7 +135,7 @@ def main() -> int:
         started = time.perf_counter()
         article = pipeline.prepare(raw, RECEIVED, Origin("corpus", 0, index))
         middle = time.perf_counter()
-        pipeline.deduplicate(article, state, dedup_index)
+        pipeline.deduplicate(article, state, dedup_index, minhash(article))
         ended = time.perf_counter()
         clean_us.append((middle - started) * 1e6)
         dedup_us.append((ended - middle) * 1e6)
@@ -192,7 +192,11 @@ def main() -> int:
                 body=text,
             )
             article = pipeline.run(
-                raw, RECEIVED, Origin("copies", 0, n), copy_state, Index(_BandsOverlay(dedup_index.bands), dict(dedup_index.signatures))
+                raw,
+                RECEIVED,
+                Origin("copies", 0, n),
+                copy_state,
+                Index(_BandsOverlay(dedup_index.bands), dict(dedup_index.signatures)),
             )
             expected = by_id[row["id"]][0].story_id
             hit = article.duplicate is not None and article.story_id == expected

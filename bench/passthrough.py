@@ -2,7 +2,7 @@
 produces each record, and does nothing else.
 
 It is set up like the sahelwatch worker (raw-bytes topics, orjson, at-least-once, the
-same broker and partitions), so the ratio of the two rates is the share of the
+same Kafka client settings, broker and partitions), so the ratio of the two rates is the share of the
 ceiling the pipeline keeps. Run by the bench: ``python bench/passthrough.py worker``
 with PASSTHROUGH_BROKER, PASSTHROUGH_APP_ID, PASSTHROUGH_IN, PASSTHROUGH_OUT,
 PASSTHROUGH_DATA_DIR and PASSTHROUGH_WEB_PORT set.
@@ -16,7 +16,8 @@ import faust
 import orjson
 from faust.types import StreamT
 
-from sahelwatch.clients import MAX_REQUEST_BYTES
+from sahelwatch.streaming.app import KAFKA_TUNING
+from sahelwatch.streaming.consumer import use_short_fetch_wait
 
 app = faust.App(
     os.environ["PASSTHROUGH_APP_ID"],
@@ -24,11 +25,11 @@ app = faust.App(
     store="memory://",
     datadir=os.environ["PASSTHROUGH_DATA_DIR"],
     processing_guarantee="at_least_once",
-    producer_max_request_size=MAX_REQUEST_BYTES,
-    consumer_max_fetch_size=MAX_REQUEST_BYTES,
+    **KAFKA_TUNING,
     web_bind="127.0.0.1",
     web_port=int(os.environ["PASSTHROUGH_WEB_PORT"]),
 )
+use_short_fetch_wait(app.transport)
 source = app.topic(
     os.environ["PASSTHROUGH_IN"], key_type=bytes, value_type=bytes, key_serializer="raw", value_serializer="raw"
 )

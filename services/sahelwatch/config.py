@@ -76,6 +76,7 @@ class Settings:
     max_message_bytes: int = 2 * 1024 * 1024
     dedup_retention_hours: int = 168
     session_timeout_seconds: int = 30
+    intake_processes: int = 1
     rules_file: Path | None = None
     log_level: str = "info"
     security: Security = Security()
@@ -109,6 +110,7 @@ DOCUMENTED: dict[str, tuple[str, str]] = {
     "WEB_PORT": ("Port of the worker's HTTP server", "6066"),
     "MAX_MESSAGE_BYTES": ("Largest accepted input message; larger ones are dead-lettered", "2097152"),
     "DEDUP_RETENTION_HOURS": ("How long, in event time, an article is remembered for deduplication", "168"),
+    "INTAKE_PROCESSES": ("Processes a worker cleans and tags articles in, beside its event loop", "1"),
     "SESSION_TIMEOUT_SECONDS": ("How long the group waits for a silent worker before moving its partitions", "30"),
     "RULES_FILE": ("Alert rules (TOML); the package's rules.toml when unset", ""),
     "LOG_LEVEL": ("debug, info, warning or error", "info"),
@@ -242,6 +244,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         max_message_bytes=_int(env, "MAX_MESSAGE_BYTES", Settings.max_message_bytes, 1024, 64 * 1024 * 1024),
         dedup_retention_hours=_int(env, "DEDUP_RETENTION_HOURS", Settings.dedup_retention_hours, 1, 24 * 366),
         session_timeout_seconds=_int(env, "SESSION_TIMEOUT_SECONDS", Settings.session_timeout_seconds, 6, 300),
+        intake_processes=_int(env, "INTAKE_PROCESSES", Settings.intake_processes, 1, 64),
         rules_file=Path(rules) if (rules := _existing_file(env, "RULES_FILE")) else None,
         log_level=_choice(env, "LOG_LEVEL", Settings.log_level, ("debug", "info", "warning", "error")),
         security=_security(env),

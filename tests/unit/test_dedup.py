@@ -62,6 +62,7 @@ def candidate(
         body=text,
         body_sha256=body_fingerprint(text),
         origin=origin or f"articles.raw/0/{next(_positions)}",
+        signature=signature(text),
     )
 
 
@@ -260,3 +261,28 @@ def test_a_redelivered_duplicate_gets_its_first_verdict_again() -> None:
     republished = dedup.check(replace(near, origin="articles.raw/2/9"), T0)
     assert not republished.redelivery and republished.duplicate is not None
     assert republished.duplicate.kind == "update"  # a known id again, with another body than its story
+
+
+def test_a_signature_sent_as_bytes_without_its_set_finds_the_same_near_copy() -> None:
+    """The worker's intake sends the signature in a header; the lead check rebuilds the set it needs."""
+    text = body(STORY[:2] + STORY[3:])
+    sent = signature(text)
+    assert sent is not None
+    received = type(sent).from_bytes(sent.to_bytes())
+    assert received.shingle_set is None
+    assert (received.values == sent.values).all() and (received.lead == sent.lead).all()
+    assert received.shingles == sent.shingles
+    verdicts = []
+    for sig in (sent, received):
+        dedup = Deduplicator({}, Index())
+        dedup.check(candidate("orig", body(STORY)), T0)
+        copy = replace(candidate("copy", text, source="b.example"), signature=sig)
+        verdicts.append(dedup.check(copy, T0).duplicate)
+    assert verdicts[0] == verdicts[1] and verdicts[0] is not None and verdicts[0].kind == "near"
+
+
+def test_a_truncated_signature_is_refused_with_its_size() -> None:
+    sig = signature(body(STORY))
+    assert sig is not None
+    with pytest.raises(ValueError, match="needs at least 260 bytes, got 100"):
+        type(sig).from_bytes(sig.to_bytes()[:100])

@@ -23,6 +23,10 @@ class Rejected(Exception):
         self.message = message
         self.article_id = article_id
 
+    def __reduce__(self) -> tuple[type[Rejected], tuple[str, str, str | None]]:
+        """Picklable with its fields: the worker's prepare pool returns it across processes."""
+        return Rejected, (self.reason, self.message, self.article_id)
+
 
 def decode_article(raw: bytes, max_bytes: int) -> Article:
     if len(raw) > max_bytes:

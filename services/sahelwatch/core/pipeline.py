@@ -20,6 +20,7 @@ from sahelwatch.core.cleaning.language import detect_language
 from sahelwatch.core.cleaning.urls import canonical_url
 from sahelwatch.core.dedup import Candidate, Deduplicator, Index, body_fingerprint
 from sahelwatch.core.dedup.deduplicator import State
+from sahelwatch.core.dedup.minhash import Signature, signature
 from sahelwatch.core.intake import Rejected, decode_article
 from sahelwatch.core.model import Origin, TaggedArticle, utc_iso
 from sahelwatch.core.tagging import Tagger, default_tagger
@@ -71,8 +72,11 @@ class Pipeline:
             tags=tags,
         )
 
-    def deduplicate(self, article: TaggedArticle, state: State, index: Index) -> TaggedArticle:
-        """Mark the article as a duplicate, or record it as the first occurrence of its story."""
+    def deduplicate(self, article: TaggedArticle, state: State, index: Index, sig: Signature | None) -> TaggedArticle:
+        """Mark the article as a duplicate, or record it as the first occurrence of its story.
+
+        ``sig`` is ``minhash(article)``: the worker computes it where it prepares the article.
+        """
         candidate = Candidate(
             id=article.id,
             canonical_url=article.canonical_url,
@@ -81,6 +85,7 @@ class Pipeline:
             body=article.text.body,
             body_sha256=article.body_sha256,
             origin=article.origin.position(),
+            signature=sig,
         )
         verdict = Deduplicator(state, index, self.dedup_retention).check(candidate, article.received_at)
         article.duplicate = verdict.duplicate
@@ -90,7 +95,8 @@ class Pipeline:
         return article
 
     def run(self, raw: bytes, received_at: datetime, origin: Origin, state: State, index: Index) -> TaggedArticle:
-        return self.deduplicate(self.prepare(raw, received_at, origin), state, index)
+        article = self.prepare(raw, received_at, origin)
+        return self.deduplicate(article, state, index, minhash(article))
 
     def alert(self, article: TaggedArticle, state: AlertState) -> Observation:
         """Count a first occurrence in the alert windows; a copy only widens its story's breadth."""
@@ -100,3 +106,8 @@ class Pipeline:
                 engine.reach(article)
             return Observation((), late=False)
         return engine.observe(article)
+
+
+def minhash(article: TaggedArticle) -> Signature | None:
+    """The signature the deduplicator compares near copies by; a pure function of the cleaned body."""
+    return signature(article.text.body) if article.text.body else None

@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sahelwatch.core.dedup.minhash import Signature, signature
+from sahelwatch.core.dedup.minhash import Signature
 from sahelwatch.core.model import Duplicate, MatchedOn
 
 State = MutableMapping[str, Any]
@@ -59,6 +59,7 @@ class Candidate:
     body: str
     body_sha256: str
     origin: str  # the input position: the same position again is a redelivery, not a republish
+    signature: Signature | None  # of the body; None when it is too short to compare
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,7 +99,7 @@ class Deduplicator:
         self._advance_watermark(now, received_at.timestamp())
         watermark = self._state.get("meta:watermark")
         self._horizon = -float("inf") if watermark is None else watermark - self._retention
-        sig = signature(article.body) if article.body else None
+        sig = article.signature
         duplicate = self._match(article, sig)
         if duplicate is None:
             self._open_story(article, sig, now)
@@ -179,9 +180,9 @@ class Deduplicator:
             story_id = self._live_pointer(f"body:{article.body_sha256}")
             if story_id is not None:
                 return Duplicate(story_id, "exact", "body_sha256", 1.0)
-        return self._near(sig) if sig is not None else None
+        return self._near(sig, article.body) if sig is not None else None
 
-    def _near(self, sig: Signature) -> Duplicate | None:
+    def _near(self, sig: Signature, body: str) -> Duplicate | None:
         best: tuple[float, str] | None = None
         seen: set[str] = set()
         for band in sig.band_keys():
@@ -193,10 +194,14 @@ class Deduplicator:
                 if other is None:
                     continue
                 jaccard = sig.jaccard(other)
-                near = (
+                if not (
                     jaccard >= NEAR_JACCARD
                     or (jaccard >= MIN_JACCARD_FOR_CONTAINMENT and sig.containment(other) >= NEAR_CONTAINMENT)
-                ) and other.lead_found_in(sig) >= LEAD_FOUND
+                ):
+                    continue
+                if sig.shingle_set is None:  # sent without it by the intake: rebuilt only for a likely copy
+                    sig = sig.with_set_of(body)
+                near = other.lead_found_in(sig) >= LEAD_FOUND
                 if near and (best is None or (jaccard, story_id) > best):
                     best = (jaccard, story_id)
         if best is None:

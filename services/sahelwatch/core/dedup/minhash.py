@@ -28,6 +28,7 @@ _BAND_MIX = _rng.integers(1, 2**63, size=ROWS + 1, dtype=np.uint64) | np.uint64(
 _BAND_NUMBERS = np.arange(BANDS, dtype=np.uint64)
 TOKEN_MEMO_SIZE = 100_000  # words of a few weeks of news; about 20 MB, cleared when full
 _token_hashes: dict[str, int] = {}
+_EMPTY = np.zeros(0, dtype=np.uint64)
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -49,6 +50,21 @@ class Signature:
 
     def to_json(self) -> dict[str, Any]:
         return {"sig": self.values.tolist(), "n": self.shingles, "lead": self.lead.tolist()}
+
+    def to_bytes(self) -> bytes:
+        """Compact form for a Kafka header: the shingle count, the values, the lead (32-bit each)."""
+        return np.uint32(self.shingles).tobytes() + self.values.tobytes() + self.lead.tobytes()
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> Signature:
+        words = np.frombuffer(data, dtype=np.uint32)
+        if len(words) < 1 + NUM_PERM:
+            raise ValueError(f"a MinHash signature needs at least {4 * (1 + NUM_PERM)} bytes, got {len(data)}")
+        return cls(words[1 : 1 + NUM_PERM], int(words[0]), words[1 + NUM_PERM :])
+
+    def with_set_of(self, text: str) -> Signature:
+        """This signature with its text's full shingle set, which only a lead check needs."""
+        return Signature(self.values, self.shingles, self.lead, _shingles(text)[1])
 
     def without_set(self) -> Signature:
         return Signature(self.values, self.shingles, self.lead)
@@ -88,13 +104,7 @@ class Signature:
 
 def signature(text: str) -> Signature | None:
     """The MinHash signature of a text, or None when it is too short to compare."""
-    tokens = text.casefold().split()  # punctuation stays on words: copies keep it too, and splitting is fast
-    if len(tokens) < MIN_SHINGLES + 2:
-        return None
-    hashes = np.array(_token_hashes_of(tokens), dtype=np.uint64)
-    ordered = (hashes[:-2] * _MIX[0] + hashes[1:-1] * _MIX[1] + hashes[2:] * _MIX[2]) >> np.uint64(32)
-    shingles = np.sort(ordered)
-    shingles = shingles[np.concatenate(([True], shingles[1:] != shingles[:-1]))]  # np.unique, without its overhead
+    ordered, shingles = _shingles(text)
     if len(shingles) < MIN_SHINGLES:
         return None
     permuted = (shingles[:, None] * _A[None, :] + _B[None, :]) >> np.uint64(32)
@@ -104,6 +114,17 @@ def signature(text: str) -> Signature | None:
         lead=ordered[:LEAD_SHINGLES].astype(np.uint32),
         shingle_set=shingles,
     )
+
+
+def _shingles(text: str) -> tuple[np.ndarray, np.ndarray]:
+    """The text's word 3-gram hashes in text order, and as a sorted set."""
+    tokens = text.casefold().split()  # punctuation stays on words: copies keep it too, and splitting is fast
+    if len(tokens) < MIN_SHINGLES + 2:
+        return _EMPTY, _EMPTY
+    hashes = np.array(_token_hashes_of(tokens), dtype=np.uint64)
+    ordered = (hashes[:-2] * _MIX[0] + hashes[1:-1] * _MIX[1] + hashes[2:] * _MIX[2]) >> np.uint64(32)
+    shingles = np.sort(ordered)
+    return ordered, shingles[np.concatenate(([True], shingles[1:] != shingles[:-1]))]  # np.unique, without its overhead
 
 
 def _token_hashes_of(tokens: list[str]) -> list[int]:

@@ -1,0 +1,36 @@
+"""Faust's aiokafka consumer, with a fetch wait short enough to keep a worker busy.
+
+aiokafka keeps one fetch request in flight per broker, and Faust hard-codes its
+long-poll wait at 1.5 s. A request that covers only partitions with nothing new
+(the dedup topic between bursts, say) then holds back fetching for every other
+partition on that broker until it times out: on the local broker a worker
+draining a backlog idled 60% of the time and ran at 280 articles/s instead of
+600, and a single article could wait seconds between the two hops.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from faust.transport.drivers import aiokafka as faust_aiokafka
+
+#: Sets the longest a fetch waits at the broker for new records; an idle worker then sends
+#: about 1/FETCH_WAIT fetch requests a second, a few milliseconds of CPU.
+FETCH_WAIT_MS = 10
+
+
+class _ConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):
+    def _create_worker_consumer(self, transport: Any) -> Any:  # an aiokafka.AIOKafkaConsumer
+        consumer = super()._create_worker_consumer(transport)
+        consumer._fetch_max_wait_ms = FETCH_WAIT_MS  # read when the consumer starts its fetcher
+        return consumer
+
+
+class Consumer(faust_aiokafka.Consumer):
+    def _new_consumer_thread(self) -> faust_aiokafka.AIOKafkaConsumerThread:
+        return _ConsumerThread(self, loop=self.loop, beacon=self.beacon)
+
+
+def use_short_fetch_wait(transport: Any) -> None:
+    """Make the app's transport build its consumer with ``FETCH_WAIT_MS``."""
+    transport.Consumer = Consumer

@@ -1,0 +1,123 @@
+"""Decoding, cleaning and tagging in worker processes, so that one worker uses more than one core.
+
+``Pipeline.prepare`` is pure CPU and needs no state, while the event loop also
+moves every record in and out of Kafka and runs the single-partition dedup and
+alert stage; in one process the two took turns on one core. Messages go to the
+pool in batches (one pickled call per batch, not per article) and come back as
+the tagged article's JSON, ready to send, with its MinHash signature (a tenth of
+the dedup stage's CPU, moved off the event loop), or as the reason to refuse them.
+
+A message that kills its process (a crash in a C extension, the kernel's
+out-of-memory killer) breaks the whole pool: the batch is then prepared again
+one message at a time in a new pool, so only that message is refused.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import multiprocessing
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import orjson
+
+from sahelwatch.config import Settings
+from sahelwatch.core.intake import Rejected
+from sahelwatch.core.model import Origin
+from sahelwatch.core.pipeline import Pipeline, minhash
+from sahelwatch.wiring import build_pipeline
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Prepared:
+    article_id: str
+    value: bytes  # the tagged article as JSON
+    clean_seconds: float
+    tag_seconds: float
+    path: str  # how its text was extracted
+    minhash: bytes  # its MinHash signature (Signature.to_bytes), empty when the body is too short
+
+
+Outcome = Prepared | Rejected
+Batch = list[tuple[bytes, Origin]]
+
+_pipeline: Pipeline | None = None  # one per pool process, built when it starts
+
+
+def _start(settings: Settings) -> None:
+    global _pipeline
+    _pipeline = build_pipeline(settings)
+
+
+def _prepare_batch(batch: Batch, received_at: datetime) -> list[Outcome]:
+    assert _pipeline is not None, "the pool process was not started with _start"
+    return [prepare(_pipeline, raw, received_at, origin) for raw, origin in batch]
+
+
+def prepare(pipeline: Pipeline, raw: bytes, received_at: datetime, origin: Origin) -> Outcome:
+    """One message, whatever it holds: a stage bug refuses that message and keeps the worker going."""
+    timings: dict[str, float] = {}
+    try:
+        article = pipeline.prepare(raw, received_at, origin, timings)
+        value = orjson.dumps(article.to_json())
+    except Rejected as exc:
+        return exc
+    except Exception as exc:
+        log.exception("stage failed on a record; sending it to the dead-letter topic")
+        return Rejected("processing_error", f"{type(exc).__name__}: {exc}")
+    sig = minhash(article)
+    encoded = b"" if sig is None else sig.to_bytes()
+    return Prepared(article.id, value, timings["clean"], timings["tag"], article.text.path, encoded)
+
+
+class PreparePool:
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+        self._executor = self._new_executor()
+
+    async def start(self) -> None:
+        """Start the processes and load the knowledge files now, not on the first article."""
+        loop = asyncio.get_running_loop()
+        await loop.run_in_executor(self._executor, _prepare_batch, [], datetime.now(UTC))
+
+    def _new_executor(self) -> ProcessPoolExecutor:
+        # spawn, not fork: the worker's threads (RocksDB, Faust's consumer thread) must not be copied mid-flight
+        return ProcessPoolExecutor(
+            self._settings.intake_processes,
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=_start,
+            initargs=(self._settings,),
+        )
+
+    async def prepare(self, batch: Batch, received_at: datetime) -> list[Outcome]:
+        """The outcome of each message, in order."""
+        try:
+            return await self._run(batch, received_at)
+        except BrokenProcessPool:
+            log.error("a pool process died preparing a batch of %d messages; retrying them one by one", len(batch))
+            self._replace()
+        outcomes: list[Outcome] = []
+        for item in batch:
+            try:
+                outcomes += await self._run([item], received_at)
+            except BrokenProcessPool:
+                outcomes.append(Rejected("processing_error", "the process preparing this message died"))
+                self._replace()
+        return outcomes
+
+    async def _run(self, batch: Batch, received_at: datetime) -> list[Outcome]:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._executor, _prepare_batch, batch, received_at)
+
+    def _replace(self) -> None:
+        """A broken pool refuses every later call."""
+        self._executor.shutdown(wait=False, cancel_futures=True)
+        self._executor = self._new_executor()
+
+    def close(self) -> None:
+        self._executor.shutdown(wait=True, cancel_futures=True)
