@@ -32,6 +32,7 @@ Every topic and consumer group the bench makes is deleted at the end.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import platform
@@ -248,14 +249,38 @@ class Process:
             time.sleep(0.3)
         raise SystemExit(f"worker not ready within {timeout}s; see {self.log}")
 
+    def pids(self) -> list[int]:
+        """The worker and its descendants (the prepare pool's processes), which its own /proc figures leave out."""
+        found, todo = [], [self.popen.pid]
+        while todo:
+            pid = todo.pop()
+            found.append(pid)
+            for task in Path(f"/proc/{pid}/task").glob("*/children"):
+                with contextlib.suppress(FileNotFoundError):  # it ended in between
+                    todo += [int(child) for child in task.read_text().split()]
+        return found
+
     def cpu_seconds(self) -> float:
-        fields = Path(f"/proc/{self.popen.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        total = 0.0
+        for stat in self._proc_files("stat"):
+            fields = stat.rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        return total
 
     def peak_rss_mib(self) -> float:
-        status = Path(f"/proc/{self.popen.pid}/status").read_text()
-        match = re.search(r"VmHWM:\s+(\d+) kB", status)
-        return round(int(match.group(1)) / 1024, 1) if match else float("nan")
+        """The sum of each process's peak resident set: an upper bound of the worker's peak."""
+        total = 0
+        for status in self._proc_files("status"):
+            match = re.search(r"VmHWM:\s+(\d+) kB", status)
+            total += int(match.group(1)) if match else 0
+        return round(total / 1024, 1)
+
+    def _proc_files(self, name: str) -> list[str]:
+        texts = []
+        for pid in self.pids():
+            with contextlib.suppress(FileNotFoundError):  # it ended in between
+                texts.append(Path(f"/proc/{pid}/{name}").read_text())
+        return texts
 
     def stage_means_us(self) -> dict[str, float]:
         with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/metrics", timeout=5) as response:

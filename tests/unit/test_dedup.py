@@ -286,3 +286,36 @@ def test_a_truncated_signature_is_refused_with_its_size() -> None:
     assert sig is not None
     with pytest.raises(ValueError, match="needs at least 260 bytes, got 100"):
         type(sig).from_bytes(sig.to_bytes()[:100])
+
+
+class _CountingState(dict[str, Any]):
+    """A state that counts writes: each is a changelog record in the worker."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.writes: list[str] = []
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        self.writes.append(key)
+        super().__setitem__(key, value)
+
+
+def test_a_first_occurrence_writes_its_story_url_and_body_and_the_watermark_moves_in_steps() -> None:
+    state = _CountingState()
+    dedup = Deduplicator(state, Index())
+    for minute in range(20):
+        when = T0 + timedelta(minutes=minute)
+        text = " ".join(f"word{minute}x{i}" for i in range(40))  # twenty unrelated stories
+        dedup.check(candidate(f"a{minute}", text, when=when), when)
+    stories = [k for k in state.writes if not k.startswith("meta:")]
+    assert len(stories) == 60 and not any(k.startswith("id:") for k in stories)
+    assert state.writes.count("meta:watermark") == 2  # 20 minutes of event time, in steps of ten
+    assert dedup.check(candidate("a3", "a republished text", when=T0), T0).duplicate is not None  # found by its id
+
+
+def test_a_story_past_retention_is_not_found_by_its_id() -> None:
+    dedup = Deduplicator({}, Index(), retention=timedelta(hours=1))
+    dedup.check(candidate("x", body(STORY)), T0)
+    later = T0 + timedelta(hours=3)
+    verdict = dedup.check(candidate("x", body(OTHER_ANGLE), url="https://other.example/x", when=later), later)
+    assert verdict.duplicate is None

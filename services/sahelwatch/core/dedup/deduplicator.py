@@ -3,12 +3,15 @@
 The durable state is one mutable mapping (a dict offline, a Faust table in the
 worker), with JSON-able values so the table's changelog can carry it:
 
-    id:<article id>        -> [story id, published epoch]
-                              (a duplicate's: + [input position, kind, matched on, similarity])
+    story:<story id>       -> {"sha", "t", "sources", "origin", "sig", "n", "lead"}
+    id:<duplicate's id>    -> [story id, published epoch, input position, kind, matched on, similarity]
     url:<canonical url>    -> [story id, published epoch]
     body:<sha256>          -> [story id, published epoch]
-    story:<story id>       -> {"sha", "t", "sources", "origin", "sig", "n", "lead"}
-    meta:watermark         -> published epoch
+    meta:watermark         -> published epoch, floored to WATERMARK_STEP
+
+A first occurrence's id needs no pointer: its story record is keyed by it. Each
+key is a Kafka record in the worker, so an article costs three writes (story,
+URL, body) and the watermark one per WATERMARK_STEP of event time.
 
 Three indexes are derived from that state, so they are kept in memory (``Index``)
 and rebuilt with ``build_index`` after a restart or a rebalance instead of
@@ -46,6 +49,7 @@ MIN_JACCARD_FOR_CONTAINMENT = 0.2
 LEAD_FOUND = 0.6
 MAX_SOURCES = 50
 MAX_BUCKET = 16
+WATERMARK_STEP = 600  # seconds: retention is kept to within ten minutes of event time
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,7 +96,8 @@ class Deduplicator:
 
     def check(self, article: Candidate, received_at: datetime) -> Verdict:
         """Decide, then record: a first occurrence opens a story, a duplicate joins one."""
-        redelivered = self._redelivery(article)
+        own = self._state.get(f"story:{article.id}")
+        redelivered = self._redelivery(article, own)
         if redelivered is not None:
             return redelivered
         now = article.published_at.timestamp()
@@ -100,14 +105,14 @@ class Deduplicator:
         watermark = self._state.get("meta:watermark")
         self._horizon = -float("inf") if watermark is None else watermark - self._retention
         sig = article.signature
-        duplicate = self._match(article, sig)
+        duplicate = self._match(article, sig, own)
         if duplicate is None:
             self._open_story(article, sig, now)
             return Verdict(None, article.id, (article.source,))
         sources = self._join_story(duplicate, article, now)
         return Verdict(duplicate, duplicate.of, sources)
 
-    def _redelivery(self, article: Candidate) -> Verdict | None:
+    def _redelivery(self, article: Candidate, own: dict[str, Any] | None) -> Verdict | None:
         """The same input position again (at-least-once, after a crash): the first verdict again.
 
         The worker's table writes reach the changelog after its outputs, in order,
@@ -115,9 +120,8 @@ class Deduplicator:
         record that identifies the input comes first, and what came after it is
         written again here.
         """
-        own = self._state.get(f"story:{article.id}")
         if own is not None and own.get("origin") == article.origin:
-            for key in _pointer_keys(article):
+            for key in _pointer_keys(article, with_id=False):
                 if self._state.get(key) is None:
                     self._write(key, [article.id, own["t"]], own["t"])
             return Verdict(None, article.id, tuple(own["sources"]), redelivery=True)
@@ -158,17 +162,19 @@ class Deduplicator:
         """Sweep expired entries once per day of event time; future-dated articles move nothing."""
         if published > received + 3600:
             return
+        step = published // WATERMARK_STEP * WATERMARK_STEP
         watermark = self._state.get("meta:watermark")
-        if watermark is not None and published <= watermark:
+        if watermark is not None and step <= watermark:
             return
-        self._state["meta:watermark"] = published
-        if watermark is not None and published // 86400 > watermark // 86400:
-            self.expire(published)
+        self._state["meta:watermark"] = step
+        if watermark is not None and step // 86400 > watermark // 86400:
+            self.expire(step)
 
-    def _match(self, article: Candidate, sig: Signature | None) -> Duplicate | None:
+    def _match(self, article: Candidate, sig: Signature | None, own: dict[str, Any] | None) -> Duplicate | None:
+        own_story = article.id if own is not None and own["t"] >= self._horizon else None
         identities: tuple[tuple[MatchedOn, str], ...] = (("id", article.id), ("url", article.canonical_url))
         for matched_on, identity in identities:
-            story_id = self._live_pointer(f"{matched_on}:{identity}")
+            story_id = own_story if matched_on == "id" and own_story else self._live_pointer(f"{matched_on}:{identity}")
             if story_id is not None:
                 story = self._state.get(f"story:{story_id}") or {}
                 if story.get("sha") == article.body_sha256:
@@ -227,7 +233,7 @@ class Deduplicator:
         if sig is not None:
             story |= sig.to_json()
         self._write(f"story:{article.id}", story, now)
-        for key in _pointer_keys(article):
+        for key in _pointer_keys(article, with_id=False):
             self._write(key, pointer, now)
         if sig is not None:
             self._index.signatures[article.id] = sig.without_set()
@@ -249,14 +255,15 @@ class Deduplicator:
             sources = [*sources, article.source]
             self._state[f"story:{story_id}"] = story | {"sources": sources}  # its expiry time is unchanged, and tracked
         verdict = [article.origin, duplicate.kind, duplicate.matched_on, duplicate.similarity]
-        for key in _pointer_keys(article):
+        for key in _pointer_keys(article, with_id=True):
             if self._live_pointer(key) is None:
                 self._write(key, [story_id, now, *verdict] if key.startswith("id:") else [story_id, now], now)
         return tuple(sources)
 
 
-def _pointer_keys(article: Candidate) -> list[str]:
-    keys = [f"id:{article.id}", f"url:{article.canonical_url}"]
+def _pointer_keys(article: Candidate, with_id: bool) -> list[str]:
+    keys = [f"id:{article.id}"] if with_id else []
+    keys.append(f"url:{article.canonical_url}")
     return [*keys, f"body:{article.body_sha256}"] if article.body else keys
 
 
