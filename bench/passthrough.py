@@ -13,12 +13,14 @@ from __future__ import annotations
 import os
 
 import faust
+import mode.loop
 import orjson
 from faust.types import StreamT
 
 from sahelwatch.streaming.app import KAFKA_TUNING
 from sahelwatch.streaming.consumer import use_short_fetch_wait
 
+mode.loop.use("uvloop")  # as the sahelwatch worker does
 app = faust.App(
     os.environ["PASSTHROUGH_APP_ID"],
     broker=f"kafka://{os.environ['PASSTHROUGH_BROKER']}",

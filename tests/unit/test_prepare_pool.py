@@ -6,6 +6,9 @@ import asyncio
 import os
 import pickle
 import signal
+import subprocess
+import sys
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -14,7 +17,7 @@ import orjson
 from sahelwatch.config import Settings
 from sahelwatch.core.intake import Rejected
 from sahelwatch.core.model import Origin
-from sahelwatch.streaming.prepare_pool import Prepared, PreparePool
+from sahelwatch.streaming.prepare_pool import PARENT_CHECK_SECONDS, Prepared, PreparePool
 
 NOW = datetime(2023, 8, 1, 12, tzinfo=UTC)
 
@@ -63,3 +66,39 @@ def test_outcomes_come_back_in_input_order_and_a_dead_process_loses_only_itself(
         assert (first.article_id, last.article_id, refused.reason) == ("a0", "a2", "not_json")
         tagged = orjson.loads(first.value)
         assert tagged["id"] == "a0" and "NE" in {c["code"] for c in tagged["countries"]}
+
+
+_WORKER = """
+import asyncio, sys
+from sahelwatch.config import Settings
+from sahelwatch.streaming.prepare_pool import PreparePool
+
+async def main():
+    pool = PreparePool(Settings(data_dir=sys.argv[1]))
+    await pool.start()
+    print(*pool._executor._processes, flush=True)
+    await asyncio.sleep(60)
+
+asyncio.run(main())
+"""
+
+
+def test_the_pool_processes_end_when_their_worker_is_killed(tmp_path: Path) -> None:
+    worker = subprocess.Popen([sys.executable, "-c", _WORKER, str(tmp_path)], stdout=subprocess.PIPE, text=True)
+    assert worker.stdout is not None
+    children = [int(pid) for pid in worker.stdout.readline().split()]
+    assert children and all(_alive(pid) for pid in children)
+    worker.kill()  # SIGKILL: no shutdown code runs
+    worker.wait()
+    deadline = time.monotonic() + 10 * PARENT_CHECK_SECONDS
+    while any(_alive(pid) for pid in children) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not any(_alive(pid) for pid in children)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except FileNotFoundError:
+        return False
+    return state != "Z"  # a zombie has ended, waiting for its new parent to reap it

@@ -17,6 +17,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import multiprocessing
+import os
+import threading
+import time
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
@@ -31,6 +34,8 @@ from sahelwatch.core.pipeline import Pipeline, minhash
 from sahelwatch.wiring import build_pipeline
 
 log = logging.getLogger(__name__)
+
+PARENT_CHECK_SECONDS = 1.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +57,14 @@ _pipeline: Pipeline | None = None  # one per pool process, built when it starts
 def _start(settings: Settings) -> None:
     global _pipeline
     _pipeline = build_pipeline(settings)
+    threading.Thread(target=_exit_with, args=(os.getppid(),), name="exit-with-worker", daemon=True).start()
+
+
+def _exit_with(worker: int) -> None:
+    """A pool process outlives a worker killed with SIGKILL (nothing tells it): it ends itself instead."""
+    while os.getppid() == worker:
+        time.sleep(PARENT_CHECK_SECONDS)
+    os._exit(0)
 
 
 def _prepare_batch(batch: Batch, received_at: datetime) -> list[Outcome]:
