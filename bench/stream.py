@@ -262,24 +262,32 @@ class Process:
 
     def cpu_seconds(self) -> float:
         total = 0.0
-        for stat in self._proc_files("stat"):
+        for (stat,) in self._proc_files("stat"):
             fields = stat.rsplit(")", 1)[1].split()
             total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
         return total
 
-    def peak_rss_mib(self) -> float:
-        """The sum of each process's peak resident set: an upper bound of the worker's peak."""
-        total = 0
-        for status in self._proc_files("status"):
+    def peak_rss_mib(self) -> dict[str, float]:
+        """Each process's peak resident set, by role, and their sum (an upper bound of the worker's peak)."""
+        peaks: dict[str, float] = {}
+        for cmdline, status in self._proc_files("cmdline", "status"):
+            role = (
+                "resource tracker"
+                if "resource_tracker" in cmdline
+                else "prepare pool"
+                if "spawn" in cmdline
+                else "worker"
+            )
             match = re.search(r"VmHWM:\s+(\d+) kB", status)
-            total += int(match.group(1)) if match else 0
-        return round(total / 1024, 1)
+            peaks[role] = round(peaks.get(role, 0) + (int(match.group(1)) / 1024 if match else 0), 1)
+        return peaks | {"total": round(sum(peaks.values()), 1)}
 
-    def _proc_files(self, name: str) -> list[str]:
+    def _proc_files(self, *names: str) -> list[tuple[str, ...]]:
+        """These /proc files of each process, read together (a process may end in between)."""
         texts = []
         for pid in self.pids():
-            with contextlib.suppress(FileNotFoundError):  # it ended in between
-                texts.append(Path(f"/proc/{pid}/{name}").read_text())
+            with contextlib.suppress(FileNotFoundError):
+                texts.append(tuple(Path(f"/proc/{pid}/{name}").read_text() for name in names))
         return texts
 
     def stage_means_us(self) -> dict[str, float]:
