@@ -299,7 +299,7 @@ class _Overlay(dict[str, Any]):
         return super().__contains__(key) or key in self.base
 
 
-class _BandsOverlay(dict[int, list[list[Any]]]):
+class _BandsOverlay(dict[int, tuple[tuple[str, float], ...]]):
     """The band index seen through an overlay: reads fall back to the corpus index."""
 
     def __init__(self, base: Bands) -> None:

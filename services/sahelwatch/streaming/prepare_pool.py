@@ -52,11 +52,33 @@ Outcome = Prepared | Rejected
 Batch = list[tuple[bytes, Origin]]
 
 _pipeline: Pipeline | None = None  # one per pool process, built when it starts
+_WARM_UP_TEXT = (
+    "Niamey: ECOWAS chiefs of defence met on Thursday as the junta in Niger and the governments of Mali and "
+    "Burkina Faso warned against any military intervention. Les putschistes ont fermé l'espace aérien. "
+)
+_WARM_UP = [
+    orjson.dumps(
+        {
+            "id": "warm-up",
+            "url": "https://example.org/warm-up",
+            "title": "Warm-up",
+            "source": "example.org",
+            "published_at": "2023-08-01T00:00:00Z",
+            **page,
+        }
+    )
+    for page in (
+        {"body": _WARM_UP_TEXT * 4},
+        {"html": f"<html><body><article><p>{_WARM_UP_TEXT * 4}</p></article></body></html>"},
+    )
+]
 
 
 def _start(settings: Settings) -> None:
     global _pipeline
     _pipeline = build_pipeline(settings)
+    for sample in _WARM_UP:  # first uses load models and compile patterns: not on the first real articles
+        prepare(_pipeline, sample, datetime.now(UTC), Origin("warm-up", 0, 0, None))
     threading.Thread(target=_exit_with, args=(os.getppid(),), name="exit-with-worker", daemon=True).start()
 
 

@@ -15,8 +15,8 @@ URL, body) and the watermark one per WATERMARK_STEP of event time.
 
 Three indexes are derived from that state, so they are kept in memory (``Index``)
 and rebuilt with ``build_index`` after a restart or a rebalance instead of
-costing changelog writes: the LSH band buckets (band key -> [[story id,
-published epoch], ...]), each live story's signature (a new article is compared
+costing changelog writes: the LSH band buckets (band key -> ((story id,
+published epoch), ...)), each live story's signature (a new article is compared
 with every story sharing a band, and reading and decoding those from the
 table cost more than all the rest of the stage), and a heap of (event time,
 key) that tells the sweep which entries may have died, so it never reads the
@@ -41,7 +41,8 @@ from sahelwatch.core.dedup.minhash import Signature
 from sahelwatch.core.model import Duplicate, MatchedOn
 
 State = MutableMapping[str, Any]
-Bands = dict[int, list[list[Any]]]
+Bands = dict[int, tuple[tuple[str, float], ...]]  # tuples of atoms: untracked by the GC, which a
+# full collection then need not walk (half a million lists made 100 ms pauses every few seconds)
 
 NEAR_JACCARD = 0.5
 NEAR_CONTAINMENT = 0.8
@@ -152,7 +153,7 @@ class Deduplicator:
         if sig is None:
             return
         for band in sig.band_keys():
-            live = [entry for entry in self._bands.get(band, ()) if entry[0] != story_id]
+            live = tuple(entry for entry in self._bands.get(band, ()) if entry[0] != story_id)
             if live:
                 self._bands[band] = live
             else:
@@ -235,11 +236,13 @@ class Deduplicator:
         self._write(f"story:{article.id}", story, now)
         for key in _pointer_keys(article, with_id=False):
             self._write(key, pointer, now)
+        self._unband(article.id)  # the same id again, its first story dead: its old bands go
         if sig is not None:
             self._index.signatures[article.id] = sig.without_set()
+            entry = (article.id, now)
             for band in sig.band_keys():
-                bucket = [entry for entry in self._bands.get(band, ()) if entry[1] >= self._horizon]
-                self._bands[band] = [*bucket[-(MAX_BUCKET - 1) :], pointer]
+                bucket = [old for old in self._bands.get(band, ()) if old[1] >= self._horizon]
+                self._bands[band] = (*bucket[-(MAX_BUCKET - 1) :], entry)
 
     def _write(self, key: str, value: Any, when: float) -> None:
         self._state[key] = value
@@ -285,9 +288,10 @@ def build_index(state: State) -> Index:
         if key.startswith("story:") and value.get("sig"):
             stories.append((value["t"], key.removeprefix("story:"), value))
     heapq.heapify(index.expiry)
+    buckets: dict[int, list[tuple[str, float]]] = {}
     for published, story_id, story in sorted(stories, key=lambda item: (item[0], item[1])):
         sig = index.signatures[story_id] = Signature.from_json(story)
         for band in sig.band_keys():
-            index.bands.setdefault(band, []).append([story_id, published])
-    index.bands = {band: bucket[-MAX_BUCKET:] for band, bucket in index.bands.items()}
+            buckets.setdefault(band, []).append((story_id, published))
+    index.bands = {band: tuple(bucket[-MAX_BUCKET:]) for band, bucket in buckets.items()}
     return index

@@ -52,12 +52,13 @@ class Signature:
         return {"sig": self.values.tolist(), "n": self.shingles, "lead": self.lead.tolist()}
 
     def to_bytes(self) -> bytes:
-        """Compact form for a Kafka header: the shingle count, the values, the lead (32-bit each)."""
-        return np.uint32(self.shingles).tobytes() + self.values.tobytes() + self.lead.tobytes()
+        """Compact form for a Kafka header: the shingle count, the values, the lead (32-bit little-endian each)."""
+        words = np.concatenate(([self.shingles], self.values, self.lead)).astype("<u4")
+        return words.tobytes()
 
     @classmethod
     def from_bytes(cls, data: bytes) -> Signature:
-        words = np.frombuffer(data, dtype=np.uint32)
+        words = np.frombuffer(data, dtype="<u4").astype(np.uint32)
         if len(words) < 1 + NUM_PERM:
             raise ValueError(f"a MinHash signature needs at least {4 * (1 + NUM_PERM)} bytes, got {len(data)}")
         return cls(words[1 : 1 + NUM_PERM], int(words[0]), words[1 + NUM_PERM :])
