@@ -51,7 +51,7 @@ ROCKSDB_OPTIONS = {"write_buffer_size": 4 * 2**20, "max_write_buffer_number": 2,
 #: Messages handed to the prepare pool at once, and the longest the first of them waits for the
 #: rest: batches keep the pool's per-call cost small, the wait bounds what it adds to latency.
 INTAKE_BATCH = 64
-INTAKE_WAIT_SECONDS = 0.005
+INTAKE_WAIT_SECONDS = 0.002
 
 #: Header of a dedup-topic record carrying the article's MinHash signature, computed by the intake.
 MINHASH = "sahelwatch-minhash"
@@ -62,9 +62,9 @@ KAFKA_TUNING: dict[str, Any] = {
     # message still comes through (the broker returns a first record of any size).
     "consumer_max_fetch_size": 1024 * 1024,
     "stream_buffer_maxsize": 512,  # Faust's default of 4,096 events a partition held up to 100 MB of articles
-    # Lets each article's outputs and table writes (about ten records) share produce requests:
+    # Lets each article's outputs and table writes (about six records) share produce requests:
     # without it a request goes out per record, and socket writes took a tenth of the CPU.
-    "producer_linger": 0.005,
+    "producer_linger": 0.002,
     # aiokafka keeps one batch a partition open and one request in flight to a broker; a send that
     # finds the batch full waits for it to leave. At Faust's 16 KB, one or two tagged articles
     # filled the single-partition dedup topic's batch, and the worker idled half the time.
