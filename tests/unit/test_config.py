@@ -22,6 +22,7 @@ def test_environment_overrides() -> None:
             "SAHELWATCH_PARTITIONS": "8",
             "SAHELWATCH_STORE": "memory://",
             "SAHELWATCH_CREATE_TOPICS": "false",
+            "SAHELWATCH_INTAKE_PROCESSES": "3",
         }
     )
     assert settings.bootstrap_servers == ["10.0.0.1:9092", "10.0.0.2:9092"]
@@ -30,6 +31,7 @@ def test_environment_overrides() -> None:
     assert settings.partitions == 8
     assert settings.store == "memory://"
     assert settings.create_topics is False
+    assert settings.intake_processes == 3
 
 
 @pytest.mark.parametrize(
@@ -38,6 +40,7 @@ def test_environment_overrides() -> None:
         ({"SAHELWATCH_PARTITIONS": "four"}, "SAHELWATCH_PARTITIONS"),
         ({"SAHELWATCH_PARTITIONS": "0"}, "SAHELWATCH_PARTITIONS"),
         ({"SAHELWATCH_WEB_PORT": "70000"}, "SAHELWATCH_WEB_PORT"),
+        ({"SAHELWATCH_INTAKE_PROCESSES": "0"}, "SAHELWATCH_INTAKE_PROCESSES"),
         ({"SAHELWATCH_BROKER": "localhost"}, "SAHELWATCH_BROKER"),
         ({"SAHELWATCH_STORE": "redis://"}, "SAHELWATCH_STORE"),
         ({"SAHELWATCH_TOPIC_TAGGED": "bad topic!"}, "SAHELWATCH_TOPIC_TAGGED"),
