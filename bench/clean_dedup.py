@@ -15,6 +15,7 @@ false merge. Flagged pairs are listed for reading with ``--show``.
 from __future__ import annotations
 
 import argparse
+import copy
 import json
 import random
 import re
@@ -31,7 +32,6 @@ import orjson
 from sahelwatch.core.cleaning import clean
 from sahelwatch.core.cleaning.language import detect_language
 from sahelwatch.core.dedup import Index
-from sahelwatch.core.dedup.deduplicator import Bands
 from sahelwatch.core.model import Article, Origin
 from sahelwatch.core.pipeline import Pipeline, minhash
 
@@ -196,7 +196,7 @@ def main() -> int:
                 RECEIVED,
                 Origin("copies", 0, n),
                 copy_state,
-                Index(_BandsOverlay(dedup_index.bands), dict(dedup_index.signatures)),
+                Index(copy.deepcopy(dedup_index.bands), dict(dedup_index.signatures)),
             )
             expected = by_id[row["id"]][0].story_id
             hit = article.duplicate is not None and article.story_id == expected
@@ -297,17 +297,6 @@ class _Overlay(dict[str, Any]):
 
     def __contains__(self, key: object) -> bool:
         return super().__contains__(key) or key in self.base
-
-
-class _BandsOverlay(dict[int, tuple[tuple[str, float], ...]]):
-    """The band index seen through an overlay: reads fall back to the corpus index."""
-
-    def __init__(self, base: Bands) -> None:
-        super().__init__()
-        self.base = base
-
-    def get(self, key: int, default: Any = None) -> Any:
-        return super().get(key, self.base.get(key, default))
 
 
 def _page(row: dict[str, Any]) -> str:

@@ -15,12 +15,11 @@ URL, body) and the watermark one per WATERMARK_STEP of event time.
 
 Three indexes are derived from that state, so they are kept in memory (``Index``)
 and rebuilt with ``build_index`` after a restart or a rebalance instead of
-costing changelog writes: the LSH band buckets (band key -> ((story id,
-published epoch), ...)), each live story's signature (a new article is compared
-with every story sharing a band, and reading and decoding those from the
-table cost more than all the rest of the stage), and a heap of (event time,
-key) that tells the sweep which entries may have died, so it never reads the
-whole table.
+costing changelog writes: the LSH band buckets (``bands.BandIndex``), each live
+story's signature (a new article is compared with every story sharing a band,
+and reading and decoding those from the table cost more than all the rest of
+the stage), and a heap of (event time, key) that tells the sweep which entries
+may have died, so it never reads the whole table.
 
 Retention runs on event time: the watermark is the latest ``published_at``
 seen (future-dated articles do not move it), and an entry older than the
@@ -37,19 +36,17 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from sahelwatch.core.dedup.bands import BandIndex
 from sahelwatch.core.dedup.minhash import Signature
 from sahelwatch.core.model import Duplicate, MatchedOn
 
 State = MutableMapping[str, Any]
-Bands = dict[int, tuple[tuple[str, float], ...]]  # tuples of atoms: untracked by the GC, which a
-# full collection then need not walk (half a million lists made 100 ms pauses every few seconds)
 
 NEAR_JACCARD = 0.5
 NEAR_CONTAINMENT = 0.8
 MIN_JACCARD_FOR_CONTAINMENT = 0.2
 LEAD_FOUND = 0.6
 MAX_SOURCES = 50
-MAX_BUCKET = 16
 WATERMARK_STEP = 600  # seconds: retention is kept to within ten minutes of event time
 
 
@@ -79,7 +76,7 @@ class Verdict:
 class Index:
     """What the deduplicator derives from its durable state and keeps in memory."""
 
-    bands: Bands = field(default_factory=dict)
+    bands: BandIndex = field(default_factory=BandIndex)
     signatures: dict[str, Signature] = field(default_factory=dict)  # story id -> its signature, without its set
     expiry: list[tuple[float, str]] = field(default_factory=list)  # a heap: (event time last useful, key)
 
@@ -91,7 +88,6 @@ class Deduplicator:
     def __init__(self, state: State, index: Index, retention: timedelta = timedelta(days=7)) -> None:
         self._state = state
         self._index = index
-        self._bands = index.bands
         self._retention = retention.total_seconds()
         self._horizon = -float("inf")
 
@@ -149,15 +145,8 @@ class Deduplicator:
         return removed
 
     def _unband(self, story_id: str) -> None:
-        sig = self._index.signatures.pop(story_id, None)
-        if sig is None:
-            return
-        for band in sig.band_keys():
-            live = tuple(entry for entry in self._bands.get(band, ()) if entry[0] != story_id)
-            if live:
-                self._bands[band] = live
-            else:
-                self._bands.pop(band, None)
+        self._index.signatures.pop(story_id, None)
+        self._index.bands.remove(story_id)
 
     def _advance_watermark(self, published: float, received: float) -> None:
         """Sweep expired entries once per day of event time; future-dated articles move nothing."""
@@ -192,25 +181,24 @@ class Deduplicator:
     def _near(self, sig: Signature, body: str) -> Duplicate | None:
         best: tuple[float, str] | None = None
         seen: set[str] = set()
-        for band in sig.band_keys():
-            for story_id, published in self._bands.get(band, ()):
-                if story_id in seen or published < self._horizon:
-                    continue
-                seen.add(story_id)
-                other = self._index.signatures.get(story_id)
-                if other is None:
-                    continue
-                jaccard = sig.jaccard(other)
-                if not (
-                    jaccard >= NEAR_JACCARD
-                    or (jaccard >= MIN_JACCARD_FOR_CONTAINMENT and sig.containment(other) >= NEAR_CONTAINMENT)
-                ):
-                    continue
-                if sig.shingle_set is None:  # sent without it by the intake: rebuilt only for a likely copy
-                    sig = sig.with_set_of(body)
-                near = other.lead_found_in(sig) >= LEAD_FOUND
-                if near and (best is None or (jaccard, story_id) > best):
-                    best = (jaccard, story_id)
+        for story_id in self._index.bands.candidates(sig.band_keys(), self._horizon):
+            if story_id in seen:
+                continue
+            seen.add(story_id)
+            other = self._index.signatures.get(story_id)
+            if other is None:
+                continue
+            jaccard = sig.jaccard(other)
+            if not (
+                jaccard >= NEAR_JACCARD
+                or (jaccard >= MIN_JACCARD_FOR_CONTAINMENT and sig.containment(other) >= NEAR_CONTAINMENT)
+            ):
+                continue
+            if sig.shingle_set is None:  # sent without it by the intake: rebuilt only for a likely copy
+                sig = sig.with_set_of(body)
+            near = other.lead_found_in(sig) >= LEAD_FOUND
+            if near and (best is None or (jaccard, story_id) > best):
+                best = (jaccard, story_id)
         if best is None:
             return None
         return Duplicate(best[1], "near", "minhash", round(best[0], 3))
@@ -239,10 +227,7 @@ class Deduplicator:
         self._unband(article.id)  # the same id again, its first story dead: its old bands go
         if sig is not None:
             self._index.signatures[article.id] = sig.without_set()
-            entry = (article.id, now)
-            for band in sig.band_keys():
-                bucket = [old for old in self._bands.get(band, ()) if old[1] >= self._horizon]
-                self._bands[band] = (*bucket[-(MAX_BUCKET - 1) :], entry)
+            self._index.bands.add(article.id, now, sig.band_keys())
 
     def _write(self, key: str, value: Any, when: float) -> None:
         self._state[key] = value
@@ -288,10 +273,7 @@ def build_index(state: State) -> Index:
         if key.startswith("story:") and value.get("sig"):
             stories.append((value["t"], key.removeprefix("story:"), value))
     heapq.heapify(index.expiry)
-    buckets: dict[int, list[tuple[str, float]]] = {}
     for published, story_id, story in sorted(stories, key=lambda item: (item[0], item[1])):
         sig = index.signatures[story_id] = Signature.from_json(story)
-        for band in sig.band_keys():
-            buckets.setdefault(band, []).append((story_id, published))
-    index.bands = {band: tuple(bucket[-MAX_BUCKET:]) for band, bucket in buckets.items()}
+        index.bands.add(story_id, published, sig.band_keys())
     return index
