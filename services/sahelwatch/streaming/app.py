@@ -163,7 +163,7 @@ def create_app(settings: Settings) -> faust.App:
             started = time.perf_counter()
             if derived.stale:  # events flow only once the table is recovered, so it is complete here
                 derived.index, derived.stale = build_index(dedup_index), False
-                log.info("rebuilt the dedup index: %d bands", len(derived.index.bands))
+                log.info("rebuilt the dedup index: %d band entries", len(derived.index.bands))
                 gc.freeze()  # what exists now (modules, knowledge, the index) lives long: no collection walks it
             article = TaggedArticle.from_json(orjson.loads(value))
             pipeline.deduplicate(article, dedup_index, derived.index, _signature(event.message.headers, article))

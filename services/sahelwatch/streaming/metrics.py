@@ -62,6 +62,8 @@ end_to_end_seconds = Histogram(
     ["since"],
     buckets=LATENCY_BUCKETS,
 )
-dedup_index_bands = Gauge("sahelwatch_dedup_index_bands", "LSH bands in the dedup stage's in-memory index.")
+dedup_index_bands = Gauge(
+    "sahelwatch_dedup_index_bands", "LSH band entries of live stories in the dedup stage's index."
+)
 alert_active_keys = Gauge("sahelwatch_alert_active_keys", "Alert keys with open windows or a firing severity.")
 knowledge = Info("sahelwatch_knowledge", "Versions of the knowledge files and alert rules loaded.")
