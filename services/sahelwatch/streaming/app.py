@@ -65,9 +65,9 @@ KAFKA_TUNING: dict[str, Any] = {
     # Lets each article's outputs and table writes (about six records) share produce requests:
     # without it a request goes out per record, and socket writes took a tenth of the CPU.
     "producer_linger": 0.002,
-    # aiokafka keeps one batch a partition open and one request in flight to a broker; a send that
-    # finds the batch full waits for it to leave. At Faust's 16 KB, one or two tagged articles
-    # filled the single-partition dedup topic's batch, and the worker idled half the time.
+    # aiokafka keeps one batch a partition open and one request in flight to a broker, and a send
+    # that finds the batch full waits for it to leave: at Faust's 16 KB one or two tagged articles
+    # fill a batch. Larger batches, fewer requests: the passthrough's CPU an article, 446 -> 136 µs.
     "producer_max_batch_size": 1024 * 1024,
     "producer_max_request_size": MAX_REQUEST_BYTES,
 }
