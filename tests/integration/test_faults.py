@@ -319,26 +319,30 @@ class Outputs:
             lambda: all(
                 consumer.position(tp) >= end for tp, end in consumer.end_offsets(consumer.assignment()).items()
             ),
-            "reading the outputs to their end",
+            lambda: "reading the outputs to their end",
         )
 
     def seen(self, positions: Iterable[Position]) -> int:
         return sum(position in self.placed for position in positions)
 
-    def wait_until(self, done: Callable[[], bool], what: str, timeout: float = 120.0) -> None:
+    def unseen(self, positions: Iterable[Position]) -> list[Position]:
+        return [position for position in positions if position not in self.placed]
+
+    def wait_until(self, done: Callable[[], bool], what: Callable[[], str], timeout: float = 120.0) -> None:
+        """Poll until ``done``; a timeout fails with ``what``, said as things stand then, and the workers' logs."""
         deadline = time.monotonic() + timeout
         while True:
             self.poll()
             if done():
                 return
             if time.monotonic() > deadline:
-                raise AssertionError(f"not within {timeout}s: {what}\n{self.logs()}")
+                raise AssertionError(f"not within {timeout}s: {what()}\n{self.logs()}")
 
     def wait_for(self, positions: list[Position], timeout: float = 120.0) -> None:
         """Until every one of these inputs has an output."""
         self.wait_until(
             lambda: self.seen(positions) == len(positions),
-            f"outputs for {len(positions)} inputs ({self.seen(positions)} seen)",
+            lambda: f"outputs for {len(positions)} inputs (none yet for {self.unseen(positions)})",
             timeout,
         )
 
@@ -346,8 +350,10 @@ class Outputs:
         """Until every one of these alerts (by id) has come; a failure names the missing ones."""
         self.wait_until(
             lambda: not self.missing(alerts),
-            f"the {len(alerts)} alerts of the replay ({len(self.alerts)} alert messages seen), "
-            f"missing {self.missing(alerts)}",
+            lambda: (
+                f"the {len(alerts)} alerts of the replay ({len(self.alerts)} alert messages seen), "
+                f"missing {self.missing(alerts)}"
+            ),
             timeout,
         )
 
@@ -578,7 +584,9 @@ def test_a_worker_killed_amid_thousands_of_articles_loses_none_and_repeats_none_
         positions = publisher.paced(feed.steps[: feed.burst], outputs)
         before_crash = {p for p in positions if outputs.placed[p][0].category == "tagged"}
         burst_positions = publisher.send(burst)
-        outputs.wait_until(lambda: outputs.seen(burst_positions) >= len(burst) // 4, "a quarter of the burst processed")
+        outputs.wait_until(
+            lambda: outputs.seen(burst_positions) >= len(burst) // 4, lambda: "a quarter of the burst processed"
+        )
         crashed.stop(signal.SIGKILL)
         outputs.catch_up()
         assert outputs.seen(burst_positions) < len(burst), "the worker was killed after the burst was over"

@@ -35,6 +35,7 @@ from sahelwatch.core.intake import Rejected
 from sahelwatch.core.model import DeadLetter, Origin, TaggedArticle, utc_iso
 from sahelwatch.core.pipeline import minhash
 from sahelwatch.streaming import metrics
+from sahelwatch.streaming.batches import batches
 from sahelwatch.streaming.consumer import use_short_fetch_wait
 from sahelwatch.streaming.credentials import faust_credentials
 from sahelwatch.streaming.prepare_pool import Prepared, PreparePool
@@ -124,8 +125,7 @@ def create_app(settings: Settings) -> faust.App:
     @app.agent(raw, name="intake")
     async def intake(stream: StreamT[bytes]) -> None:
         await pool.start()
-        # The batch's events are acknowledged once this loop's body is done with them: at least once.
-        async for events in stream.take_events(INTAKE_BATCH, within=INTAKE_WAIT_SECONDS):  # type: ignore[attr-defined]  # not in StreamT
+        async for events in batches(stream, INTAKE_BATCH, INTAKE_WAIT_SECONDS):
             received_at = datetime.now(UTC)
             batch = [(event.value or b"", _origin(event.message)) for event in events]
             metrics.articles_received.inc(len(batch))

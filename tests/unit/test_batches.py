@@ -1,0 +1,133 @@
+"""The intake's batches: every event handed out once, in order, and acknowledged only after it was handled."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+
+from sahelwatch.streaming.batches import batches
+
+
+class Event:
+    def __init__(self, number: int) -> None:
+        self.number = number
+
+
+class Stream:
+    """What ``batches`` uses of a Faust stream: events read from a queue the test fills, acks recorded."""
+
+    def __init__(self) -> None:
+        self.incoming: asyncio.Queue[Event | Exception] = asyncio.Queue()
+        self.acked: list[int] = []
+
+    def arrive(self, *numbers: int) -> None:
+        for number in numbers:
+            self.incoming.put_nowait(Event(number))
+
+    def noack(self) -> Stream:
+        return self
+
+    async def events(self) -> AsyncIterator[Event]:
+        while True:
+            item = await self.incoming.get()
+            if isinstance(item, Exception):
+                raise item
+            yield item
+
+    async def ack(self, event: Event) -> bool:
+        self.acked.append(event.number)
+        return True
+
+
+def numbers(batch: list[Any]) -> list[int]:
+    return [event.number for event in batch]
+
+
+def test_events_arriving_while_a_batch_is_handled_wait_for_the_next_batch_and_are_not_acknowledged_with_it() -> None:
+    async def run() -> tuple[list[list[int]], list[list[int]], list[int]]:
+        stream = Stream()
+        stream.arrive(0, 1, 2)
+        handed: list[list[int]] = []
+        acked_before: list[list[int]] = []
+        async with contextlib.aclosing(batches(stream, 4, 0.001)) as each:  # type: ignore[arg-type]
+            async for batch in each:
+                handed.append(numbers(batch))
+                acked_before.append(list(stream.acked))
+                if len(handed) == 1:
+                    stream.arrive(3, 4, 5)
+                    await asyncio.sleep(0.01)  # the reader takes them in while this batch is being handled
+                if len(handed) == 2:
+                    break
+        return handed, acked_before, stream.acked
+
+    handed, acked_before, acked = asyncio.run(run())
+    assert handed == [[0, 1, 2], [3, 4, 5]]
+    assert acked_before == [[], [0, 1, 2]]  # the first batch once handled; nothing of the second before
+    assert acked == [0, 1, 2]  # the loop left during the second batch: its events stay unacknowledged
+
+
+def test_a_backlog_comes_in_full_batches_in_order() -> None:
+    async def run() -> list[list[int]]:
+        stream = Stream()
+        stream.arrive(*range(10))
+        handed: list[list[int]] = []
+        async with contextlib.aclosing(batches(stream, 4, 0.001)) as each:  # type: ignore[arg-type]
+            async for batch in each:
+                handed.append(numbers(batch))
+                if sum(map(len, handed)) == 10:
+                    break
+        return handed
+
+    assert asyncio.run(run()) == [[0, 1, 2, 3], [4, 5, 6, 7], [8, 9]]
+
+
+def test_a_batch_whose_handling_failed_is_not_acknowledged_and_the_reader_stops() -> None:
+    async def handle_all(stream: Stream) -> None:
+        async with contextlib.aclosing(batches(stream, 4, 0.001)) as each:  # type: ignore[arg-type]
+            async for _ in each:
+                raise ValueError("handling failed")
+
+    async def run() -> tuple[list[int], int]:
+        stream = Stream()
+        stream.arrive(0, 1)
+        with pytest.raises(ValueError, match="handling failed"):
+            await handle_all(stream)
+        await asyncio.sleep(0)
+        others = [task for task in asyncio.all_tasks() if task is not asyncio.current_task()]
+        return stream.acked, len(others)
+
+    assert asyncio.run(run()) == ([], 0)
+
+
+def test_an_error_reading_the_stream_reaches_the_caller() -> None:
+    async def run() -> list[list[int]]:
+        stream = Stream()
+        stream.arrive(0)
+        handed: list[list[int]] = []
+        async with contextlib.aclosing(batches(stream, 4, 0.001)) as each:  # type: ignore[arg-type]
+            async for batch in each:
+                handed.append(numbers(batch))
+                stream.incoming.put_nowait(OSError("broker gone"))
+        return handed
+
+    with pytest.raises(OSError, match="broker gone"):
+        asyncio.run(run())
+
+
+def test_the_batches_end_when_the_stream_ends() -> None:
+    class Ending(Stream):
+        async def events(self) -> AsyncIterator[Event]:
+            for number in range(3):
+                yield Event(number)
+
+    async def run() -> list[list[int]]:
+        handed: list[list[int]] = []
+        async for batch in batches(Ending(), 2, 0.001):  # type: ignore[arg-type]
+            handed.append(numbers(batch))
+        return handed
+
+    assert asyncio.run(run()) == [[0, 1], [2]]
