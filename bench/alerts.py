@@ -23,7 +23,8 @@ import orjson
 
 from sahelwatch.core.dedup import Index
 from sahelwatch.core.model import Origin
-from sahelwatch.core.pipeline import Pipeline
+from sahelwatch.core.pipeline import Pipeline, minhash
+from sahelwatch.core.preparation import Preparation
 
 ROOT = Path(__file__).resolve().parents[1]
 CORPUS = ROOT.parent / "shared" / "corpus" / "background_news.jsonl"
@@ -37,8 +38,10 @@ def run(pipeline: Pipeline, raws: list[bytes]) -> tuple[list[dict[str, Any]], li
     state: dict[str, Any] = {}
     alerts, timings = [], []
     received = datetime(2030, 1, 1, tzinfo=UTC)
+    preparation = Preparation(max_message_bytes=2**21)
     for position, raw in enumerate(raws):
-        article = pipeline.run(raw, received, Origin("bench", 0, position), dedup, index)
+        article = preparation.prepare(raw, received, Origin("bench", 0, position))
+        pipeline.deduplicate(article, dedup, index, minhash(article))
         started = time.perf_counter()
         observation = pipeline.alert(article, state)
         timings.append((time.perf_counter() - started) * 1e6)
@@ -50,7 +53,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--out", type=Path, default=ROOT / ".local" / "bench" / "alerts.json")
     args = parser.parse_args()
-    pipeline = Pipeline(max_message_bytes=2**21)
+    pipeline = Pipeline()
     results: dict[str, Any] = {"rules_version": pipeline.rules.version}
 
     if CORPUS.is_file():

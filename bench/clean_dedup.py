@@ -34,6 +34,7 @@ from sahelwatch.core.cleaning.language import detect_language
 from sahelwatch.core.dedup import Index
 from sahelwatch.core.model import Article, Origin
 from sahelwatch.core.pipeline import Pipeline, minhash
+from sahelwatch.core.preparation import Preparation
 
 ROOT = Path(__file__).resolve().parents[1]
 CORPUS = ROOT.parent / "shared" / "corpus" / "background_news.jsonl"
@@ -123,7 +124,8 @@ def main() -> int:
         return 1
     rows = [orjson.loads(line) for line in CORPUS.read_bytes().splitlines()]
     rows = [r for r in rows if r.get("text")]
-    pipeline = Pipeline(max_message_bytes=2**21, dedup_retention=timedelta(days=30))
+    preparation = Preparation(max_message_bytes=2**21)
+    pipeline = Pipeline(dedup_retention=timedelta(days=30))
     results: dict[str, Any] = {"corpus_articles": len(rows)}
 
     # 1. the corpus in order: exact pairs caught, near merges judged
@@ -133,7 +135,7 @@ def main() -> int:
     for index, row in enumerate(rows):
         raw = record(row, index)
         started = time.perf_counter()
-        article = pipeline.prepare(raw, RECEIVED, Origin("corpus", 0, index))
+        article = preparation.prepare(raw, RECEIVED, Origin("corpus", 0, index))
         middle = time.perf_counter()
         pipeline.deduplicate(article, state, dedup_index, minhash(article))
         ended = time.perf_counter()
@@ -191,13 +193,9 @@ def main() -> int:
                 source="copy.example",
                 body=text,
             )
-            article = pipeline.run(
-                raw,
-                RECEIVED,
-                Origin("copies", 0, n),
-                copy_state,
-                Index(copy.deepcopy(dedup_index.bands), dict(dedup_index.signatures)),
-            )
+            article = preparation.prepare(raw, RECEIVED, Origin("copies", 0, n))
+            copy_index = Index(copy.deepcopy(dedup_index.bands), dict(dedup_index.signatures))
+            pipeline.deduplicate(article, copy_state, copy_index, minhash(article))
             expected = by_id[row["id"]][0].story_id
             hit = article.duplicate is not None and article.story_id == expected
             recall.setdefault(kind, []).append(int(hit))
@@ -241,7 +239,8 @@ def main() -> int:
                     "body": seed.read_text(),
                 }
             )
-            verdicts.append(pipeline.run(raw, RECEIVED, Origin("seeds", 0, index), seed_state, Index()).duplicate)
+            article = preparation.prepare(raw, RECEIVED, Origin("seeds", 0, index))
+            verdicts.append(pipeline.deduplicate(article, seed_state, Index(), minhash(article)).duplicate)
         results["seeds_merged"] = any(v is not None for v in verdicts)
 
     # 5. language detection on the corpus (the `lang` field is the label)

@@ -15,6 +15,7 @@ from sahelwatch.core.alerts import Alert, AlertEngine, RulesError, load_rules
 from sahelwatch.core.alerts.rules import RuleSet
 from sahelwatch.core.model import Duplicate, Origin, TaggedArticle
 from sahelwatch.core.pipeline import Pipeline
+from sahelwatch.core.preparation import Preparation
 
 T0 = datetime(2023, 8, 10, 12, tzinfo=UTC)
 RULES = """
@@ -74,7 +75,7 @@ def article(body: str, at: datetime, source: str, title: str = "") -> TaggedArti
             "body": body,
         }
     )
-    return Pipeline(2**21).prepare(raw, at + timedelta(hours=1), Origin("t", 0, n))
+    return Preparation(2**21).prepare(raw, at + timedelta(hours=1), Origin("t", 0, n))
 
 
 def run(rules: RuleSet, articles: list[TaggedArticle], state: dict[str, Any] | None = None) -> list[Alert]:
@@ -153,7 +154,7 @@ def copy_of(original: TaggedArticle, source: str) -> TaggedArticle:
 
 
 def test_duplicates_never_count_but_widen_the_story_breadth(rules: RuleSet) -> None:
-    pipeline = Pipeline(2**21, rules=rules)
+    pipeline = Pipeline(rules=rules)
     state: dict[str, Any] = {}
     originals = [article(THREAT, T0 + timedelta(minutes=5 * i), f"o{i}.example") for i in range(3)]
     for original in originals:

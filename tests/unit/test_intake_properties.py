@@ -13,12 +13,12 @@ from hypothesis import strategies as st
 from sahelwatch.contracts import schema_errors
 from sahelwatch.core.intake import Rejected
 from sahelwatch.core.model import Origin
-from sahelwatch.core.pipeline import Pipeline
+from sahelwatch.core.preparation import Preparation
 from tests.conftest import article
 
 REASONS = {"too_large", "not_utf8", "not_json", "not_an_object", "schema_invalid", "future_dated"}
 NOW = datetime(2030, 1, 1, tzinfo=UTC)
-PIPELINE = Pipeline(64 * 1024)
+PREPARATION = Preparation(64 * 1024)
 _offsets = itertools.count()
 
 json_values = st.recursive(
@@ -31,7 +31,7 @@ fields = st.sampled_from(["id", "url", "title", "published_at", "source", "body"
 
 def outcome(raw: bytes) -> str:
     try:
-        tagged = PIPELINE.prepare(raw, NOW, Origin("fuzz", 0, next(_offsets)))
+        tagged = PREPARATION.prepare(raw, NOW, Origin("fuzz", 0, next(_offsets)))
     except Rejected as exc:
         rejected = exc
     else:

@@ -3,14 +3,14 @@ from datetime import UTC, datetime
 
 from sahelwatch.contracts import schema_errors
 from sahelwatch.core.model import DeadLetter, Origin
-from sahelwatch.core.pipeline import Pipeline
+from sahelwatch.core.preparation import Preparation
 from tests.conftest import article, encode
 
 NOW = datetime(2023, 8, 10, 9, 30, tzinfo=UTC)
 
 
 def test_tagged_article_round_trips_and_matches_its_schema() -> None:
-    tagged = Pipeline(2**21).prepare(encode(article(authors=["A"])), NOW, Origin("articles.raw", 1, 5))
+    tagged = Preparation(2**21).prepare(encode(article(authors=["A"])), NOW, Origin("articles.raw", 1, 5))
     data = tagged.to_json()
     assert schema_errors("tagged_article", data) == []
     assert data["received_at"] == "2023-08-10T09:30:00.000Z"

@@ -8,7 +8,8 @@ import pytest
 from sahelwatch.core.dedup import Index
 from sahelwatch.core.intake import Rejected
 from sahelwatch.core.model import Origin, TaggedArticle
-from sahelwatch.core.pipeline import Pipeline
+from sahelwatch.core.pipeline import Pipeline, minhash
+from sahelwatch.core.preparation import Preparation
 from tests.conftest import EXAMPLES, article, encode
 
 NOW = datetime(2023, 9, 1, tzinfo=UTC)  # after every example article: none is future-dated
@@ -23,13 +24,17 @@ class Store:
         self.index = Index()
 
 
+PREPARATION = Preparation(2**21)
+
+
 def run(pipeline: Pipeline, raw: bytes, store: Store) -> TaggedArticle:
-    """One message, read from a new position of the input topic."""
-    return pipeline.run(raw, NOW, Origin("articles.raw", 0, next(_offsets)), store.state, store.index)
+    """One message, read from a new position of the input topic, prepared then deduplicated as the worker does."""
+    article = PREPARATION.prepare(raw, NOW, Origin("articles.raw", 0, next(_offsets)))
+    return pipeline.deduplicate(article, store.state, store.index, minhash(article))
 
 
 def test_republished_article_and_copied_body_are_duplicates() -> None:
-    pipeline, state = Pipeline(2**21), Store()
+    pipeline, state = Pipeline(), Store()
     first = run(pipeline, encode(article()), state)
     again = run(pipeline, encode(article()), state)
     copy = run(pipeline, encode(article(id="t-2", url="https://other.example/2", source="other.example")), state)
@@ -41,7 +46,7 @@ def test_republished_article_and_copied_body_are_duplicates() -> None:
 
 
 def test_whitespace_and_case_changes_do_not_hide_a_copy() -> None:
-    pipeline, state = Pipeline(2**21), Store()
+    pipeline, state = Pipeline(), Store()
     run(pipeline, encode(article(body="Niger junta  rejects\nthe ultimatum.")), state)
     copy = run(pipeline, encode(article(id="t-9", body="NIGER junta rejects the ultimatum.")), state)
     assert copy.duplicate is not None
@@ -49,11 +54,11 @@ def test_whitespace_and_case_changes_do_not_hide_a_copy() -> None:
 
 def test_rejections_propagate() -> None:
     with pytest.raises(Rejected):
-        run(Pipeline(2**21), b"nope", Store())
+        run(Pipeline(), b"nope", Store())
 
 
 def test_examples_hold_exactly_the_planted_duplicates() -> None:
-    pipeline, state = Pipeline(2**21), Store()
+    pipeline, state = Pipeline(), Store()
     results = [
         run(pipeline, line, state) for line in (EXAMPLES / "articles.jsonl").read_bytes().splitlines() if line.strip()
     ]
@@ -64,7 +69,7 @@ def test_examples_hold_exactly_the_planted_duplicates() -> None:
 def test_the_same_page_scraped_twice_with_another_ticker_is_an_exact_duplicate() -> None:
     story = (EXAMPLES / "articles.jsonl").read_bytes().splitlines()[3]
     body = orjson.loads(story)["body"]
-    pipeline, state = Pipeline(2**21), Store()
+    pipeline, state = Pipeline(), Store()
     pages = []
     for n, ticker in enumerate(
         ("Stocks rally in Tokyo as yen weakens.", "Storm warning issued for the coast of Kenya.")
@@ -80,7 +85,7 @@ def test_the_same_page_scraped_twice_with_another_ticker_is_an_exact_duplicate()
 def test_language_and_canonical_url_are_filled_in() -> None:
     french = "La junte au pouvoir à Niamey a annoncé dimanche la fermeture de l'espace aérien du pays, " * 3
     tagged = run(
-        Pipeline(2**21),
+        Pipeline(),
         encode(article(url="http://www.news.example/a/?utm_source=x", body=french)),
         Store(),
     )

@@ -21,6 +21,8 @@ from sahelwatch.config import Settings
 from sahelwatch.core.dedup import Index
 from sahelwatch.core.intake import Rejected
 from sahelwatch.core.model import Origin, utc_iso
+from sahelwatch.core.pipeline import minhash
+from sahelwatch.core.preparation import Preparation
 from sahelwatch.inputs import Record, Refusal, read_records
 from sahelwatch.wiring import build_pipeline
 
@@ -42,15 +44,16 @@ def register_replay(commands: argparse._SubParsersAction[argparse.ArgumentParser
 
 
 def run_tag(settings: Settings, args: argparse.Namespace) -> int:
-    pipeline = build_pipeline(settings)
+    preparation = Preparation(settings.max_message_bytes)
 
     def step(raw: bytes, origin: Origin) -> None:
-        _write(sys.stdout, pipeline.prepare(raw, datetime.now(UTC), origin).to_json())
+        _write(sys.stdout, preparation.prepare(raw, datetime.now(UTC), origin).to_json())
 
     return _drive(args.paths, step)
 
 
 def run_replay(settings: Settings, args: argparse.Namespace) -> int:
+    preparation = Preparation(settings.max_message_bytes)
     pipeline = build_pipeline(settings)
     dedup_state: dict[str, Any] = {}
     index = Index()
@@ -64,7 +67,8 @@ def run_replay(settings: Settings, args: argparse.Namespace) -> int:
 
         def step(raw: bytes, origin: Origin) -> None:
             now = datetime.now(UTC)
-            article = pipeline.run(raw, now, origin, dedup_state, index)
+            article = preparation.prepare(raw, now, origin)
+            pipeline.deduplicate(article, dedup_state, index, minhash(article))
             observation = pipeline.alert(article, alert_state)
             outcomes["duplicate" if article.duplicate else "late" if observation.late else "counted"] += 1
             if tagged_out is not None:

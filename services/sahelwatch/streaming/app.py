@@ -34,6 +34,7 @@ from sahelwatch.core.dedup.minhash import Signature
 from sahelwatch.core.intake import Rejected
 from sahelwatch.core.model import DeadLetter, Origin, TaggedArticle, utc_iso
 from sahelwatch.core.pipeline import minhash
+from sahelwatch.core.tagging.knowledge import default_knowledge
 from sahelwatch.streaming import metrics
 from sahelwatch.streaming.batches import batches
 from sahelwatch.streaming.consumer import use_short_fetch_wait
@@ -114,7 +115,8 @@ def create_app(settings: Settings) -> faust.App:
         "intervention": _bytes_topic(app, topics.alerts_intervention),
     }
     pipeline = build_pipeline(settings)
-    metrics.knowledge.info(pipeline.tagger.knowledge.versions | {"rules": pipeline.rules.version})
+    # Loaded here, not only in the pool processes, so that a bad knowledge file stops the start-up with its line.
+    metrics.knowledge.info(default_knowledge().versions | {"rules": pipeline.rules.version})
 
     pool = PreparePool(settings)
 

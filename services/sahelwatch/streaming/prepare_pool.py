@@ -1,11 +1,13 @@
 """Decoding, cleaning and tagging in worker processes, so that one worker uses more than one core.
 
-``Pipeline.prepare`` is pure CPU and needs no state, while the event loop also
+``Preparation.prepare`` is pure CPU and needs no state, while the event loop also
 moves every record in and out of Kafka and runs the single-partition dedup and
 alert stage; in one process the two took turns on one core. Messages go to the
 pool in batches (one pickled call per batch, not per article) and come back as
 the tagged article's JSON, ready to send, with its MinHash signature (a tenth of
 the dedup stage's CPU, moved off the event loop), or as the reason to refuse them.
+
+Only the pool processes load the cleaning and tagging code (see ``_start``).
 
 A message that kills its process (a crash in a C extension, the kernel's
 out-of-memory killer) breaks the whole pool: the batch is then prepared again
@@ -24,14 +26,17 @@ from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 import orjson
 
 from sahelwatch.config import Settings
 from sahelwatch.core.intake import Rejected
 from sahelwatch.core.model import Origin
-from sahelwatch.core.pipeline import Pipeline, minhash
-from sahelwatch.wiring import build_pipeline
+from sahelwatch.core.pipeline import minhash
+
+if TYPE_CHECKING:
+    from sahelwatch.core.preparation import Preparation
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +56,7 @@ class Prepared:
 Outcome = Prepared | Rejected
 Batch = list[tuple[bytes, Origin]]
 
-_pipeline: Pipeline | None = None  # one per pool process, built when it starts
+_preparation: Preparation | None = None  # one per pool process, built when it starts
 _WARM_UP_TEXT = (
     "Niamey: ECOWAS chiefs of defence met on Thursday as the junta in Niger and the governments of Mali and "
     "Burkina Faso warned against any military intervention. Les putschistes ont fermé l'espace aérien. "
@@ -75,10 +80,15 @@ _WARM_UP = [
 
 
 def _start(settings: Settings) -> None:
-    global _pipeline
-    _pipeline = build_pipeline(settings)
+    """Build the process's preparation. Its module is imported here and not at the top, so that the
+    worker process, which imports this one to run the pool, does not load the cleaning libraries
+    and the tagger it never uses (tests/unit/test_architecture.py checks it)."""
+    from sahelwatch.core.preparation import Preparation
+
+    global _preparation
+    _preparation = Preparation(settings.max_message_bytes)
     for sample in _WARM_UP:  # first uses load models and compile patterns: not on the first real articles
-        prepare(_pipeline, sample, datetime.now(UTC), Origin("warm-up", 0, 0, None))
+        prepare(_preparation, sample, datetime.now(UTC), Origin("warm-up", 0, 0, None))
     threading.Thread(target=_exit_with, args=(os.getppid(),), name="exit-with-worker", daemon=True).start()
 
 
@@ -90,15 +100,15 @@ def _exit_with(worker: int) -> None:
 
 
 def _prepare_batch(batch: Batch, received_at: datetime) -> list[Outcome]:
-    assert _pipeline is not None, "the pool process was not started with _start"
-    return [prepare(_pipeline, raw, received_at, origin) for raw, origin in batch]
+    assert _preparation is not None, "the pool process was not started with _start"
+    return [prepare(_preparation, raw, received_at, origin) for raw, origin in batch]
 
 
-def prepare(pipeline: Pipeline, raw: bytes, received_at: datetime, origin: Origin) -> Outcome:
+def prepare(preparation: Preparation, raw: bytes, received_at: datetime, origin: Origin) -> Outcome:
     """One message, whatever it holds: a stage bug refuses that message and keeps the worker going."""
     timings: dict[str, float] = {}
     try:
-        article = pipeline.prepare(raw, received_at, origin, timings)
+        article = preparation.prepare(raw, received_at, origin, timings)
         value = orjson.dumps(article.to_json())
     except Rejected as exc:
         return exc

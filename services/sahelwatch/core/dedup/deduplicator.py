@@ -77,7 +77,9 @@ class Index:
     """What the deduplicator derives from its durable state and keeps in memory."""
 
     bands: BandIndex = field(default_factory=BandIndex)
-    signatures: dict[str, Signature] = field(default_factory=dict)  # story id -> its signature, without its set
+    # story id -> its signature without its set, as Signature.to_bytes: a third of the memory of its
+    # arrays, and there is one for each live story (about 25 MiB fewer after 100,000 articles)
+    signatures: dict[str, bytes] = field(default_factory=dict)
     expiry: list[tuple[float, str]] = field(default_factory=list)  # a heap: (event time last useful, key)
 
     def track(self, key: str, when: float) -> None:
@@ -169,7 +171,7 @@ class Deduplicator:
                 story = self._state.get(f"story:{story_id}") or {}
                 if story.get("sha") == article.body_sha256:
                     return Duplicate(story_id, "exact", matched_on, 1.0)
-                other = self._index.signatures.get(story_id)
+                other = self._signature_of(story_id)
                 similarity = sig.jaccard(other) if sig is not None and other is not None else 0.0
                 return Duplicate(story_id, "update", matched_on, round(similarity, 3))
         if article.body:
@@ -185,7 +187,7 @@ class Deduplicator:
             if story_id in seen:
                 continue
             seen.add(story_id)
-            other = self._index.signatures.get(story_id)
+            other = self._signature_of(story_id)
             if other is None:
                 continue
             jaccard = sig.jaccard(other)
@@ -202,6 +204,10 @@ class Deduplicator:
         if best is None:
             return None
         return Duplicate(best[1], "near", "minhash", round(best[0], 3))
+
+    def _signature_of(self, story_id: str) -> Signature | None:
+        packed = self._index.signatures.get(story_id)
+        return None if packed is None else Signature.from_bytes(packed)
 
     def _live_pointer(self, key: str) -> str | None:
         entry = self._state.get(key)
@@ -226,7 +232,7 @@ class Deduplicator:
             self._write(key, pointer, now)
         self._unband(article.id)  # the same id again, its first story dead: its old bands go
         if sig is not None:
-            self._index.signatures[article.id] = sig.without_set()
+            self._index.signatures[article.id] = sig.to_bytes()
             self._index.bands.add(article.id, now, sig.band_keys())
 
     def _write(self, key: str, value: Any, when: float) -> None:
@@ -274,6 +280,7 @@ def build_index(state: State) -> Index:
             stories.append((value["t"], key.removeprefix("story:"), value))
     heapq.heapify(index.expiry)
     for published, story_id, story in sorted(stories, key=lambda item: (item[0], item[1])):
-        sig = index.signatures[story_id] = Signature.from_json(story)
+        sig = Signature.from_json(story)
+        index.signatures[story_id] = sig.to_bytes()
         index.bands.add(story_id, published, sig.band_keys())
     return index

@@ -67,9 +67,6 @@ class Signature:
         """This signature with its text's full shingle set, which only a lead check needs."""
         return Signature(self.values, self.shingles, self.lead, _shingles(text)[1])
 
-    def without_set(self) -> Signature:
-        return Signature(self.values, self.shingles, self.lead)
-
     def jaccard(self, other: Signature) -> float:
         """Estimated Jaccard similarity of the two shingle sets."""
         return int(np.count_nonzero(self.values == other.values)) / NUM_PERM
