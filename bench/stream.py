@@ -282,6 +282,15 @@ class Process:
             peaks[role] = round(peaks.get(role, 0) + (int(match.group(1)) / 1024 if match else 0), 1)
         return peaks | {"total": round(sum(peaks.values()), 1)}
 
+    def pss_mib(self) -> float:
+        """The proportional set sizes of the worker and its descendants, summed: a page they share (the
+        interpreter, the libraries) counts once in all, where the sum of their peaks counts it in each."""
+        kib = 0
+        for (rollup,) in self._proc_files("smaps_rollup"):
+            match = re.search(r"^Pss:\s+(\d+) kB", rollup, re.MULTILINE)
+            kib += int(match.group(1)) if match else 0
+        return kib / 1024
+
     def _proc_files(self, *names: str) -> list[tuple[str, ...]]:
         """These /proc files of each process, read together (a process may end in between)."""
         texts = []
@@ -328,13 +337,16 @@ def worker_env(broker: str, settings: Settings, app_id: str, data_dir: Path, por
 
 def drain_rate(broker: Broker, outputs: tuple[str, ...], total: int, processes: list[Process]) -> dict[str, float]:
     """Sample the output offsets until ``total``: the rate, and the CPU the processes spent per
-    article, between 10% and 90% of it (start-up and the tail left out)."""
+    article, between 10% and 90% of it (start-up and the tail left out); and the largest memory
+    they held together (summed PSS, sampled with the rest)."""
     samples: list[tuple[float, int, float]] = []
+    peak_pss = 0.0
     deadline = time.monotonic() + max(600, total / 50)
     while not samples or samples[-1][1] < total:
         if time.monotonic() > deadline:
             raise SystemExit(f"only {samples[-1][1]} of {total} outputs by the deadline")
         samples.append((time.monotonic(), broker.count(*outputs), sum(p.cpu_seconds() for p in processes)))
+        peak_pss = max(peak_pss, sum(p.pss_mib() for p in processes))
         time.sleep(0.25)
     low = next(s for s in samples if s[1] >= 0.1 * total)
     high = next(s for s in samples if s[1] >= 0.9 * total)
@@ -343,6 +355,7 @@ def drain_rate(broker: Broker, outputs: tuple[str, ...], total: int, processes: 
         "articles_per_s": round((high[1] - low[1]) / (high[0] - low[0]), 1),
         "cpu_us_per_article": round((high[2] - low[2]) / (high[1] - low[1]) * 1e6, 1),
         "seconds_first_to_last_output": round(samples[-1][0] - first[0], 1),
+        "peak_pss_mib": round(peak_pss, 1),
     }
 
 

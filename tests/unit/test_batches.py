@@ -53,7 +53,7 @@ def test_events_arriving_while_a_batch_is_handled_wait_for_the_next_batch_and_ar
         stream.arrive(0, 1, 2)
         handed: list[list[int]] = []
         acked_before: list[list[int]] = []
-        async with contextlib.aclosing(batches(stream, 4, 0.001)) as each:  # type: ignore[arg-type]
+        async with contextlib.aclosing(batches(stream, 4)) as each:  # type: ignore[arg-type]
             async for batch in each:
                 handed.append(numbers(batch))
                 acked_before.append(list(stream.acked))
@@ -75,11 +75,12 @@ def test_a_backlog_comes_in_full_batches_in_order() -> None:
         stream = Stream()
         stream.arrive(*range(10))
         handed: list[list[int]] = []
-        async with contextlib.aclosing(batches(stream, 4, 0.001)) as each:  # type: ignore[arg-type]
+        async with contextlib.aclosing(batches(stream, 4)) as each:  # type: ignore[arg-type]
             async for batch in each:
                 handed.append(numbers(batch))
                 if sum(map(len, handed)) == 10:
                     break
+                await asyncio.sleep(0.01)  # handling it takes a while, and the reader refills the queue meanwhile
         return handed
 
     assert asyncio.run(run()) == [[0, 1, 2, 3], [4, 5, 6, 7], [8, 9]]
@@ -87,7 +88,7 @@ def test_a_backlog_comes_in_full_batches_in_order() -> None:
 
 def test_a_batch_whose_handling_failed_is_not_acknowledged_and_the_reader_stops() -> None:
     async def handle_all(stream: Stream) -> None:
-        async with contextlib.aclosing(batches(stream, 4, 0.001)) as each:  # type: ignore[arg-type]
+        async with contextlib.aclosing(batches(stream, 4)) as each:  # type: ignore[arg-type]
             async for _ in each:
                 raise ValueError("handling failed")
 
@@ -108,7 +109,7 @@ def test_an_error_reading_the_stream_reaches_the_caller() -> None:
         stream = Stream()
         stream.arrive(0)
         handed: list[list[int]] = []
-        async with contextlib.aclosing(batches(stream, 4, 0.001)) as each:  # type: ignore[arg-type]
+        async with contextlib.aclosing(batches(stream, 4)) as each:  # type: ignore[arg-type]
             async for batch in each:
                 handed.append(numbers(batch))
                 stream.incoming.put_nowait(OSError("broker gone"))
@@ -126,7 +127,7 @@ def test_the_batches_end_when_the_stream_ends() -> None:
 
     async def run() -> list[list[int]]:
         handed: list[list[int]] = []
-        async for batch in batches(Ending(), 2, 0.001):  # type: ignore[arg-type]
+        async for batch in batches(Ending(), 2):  # type: ignore[arg-type]
             handed.append(numbers(batch))
         return handed
 

@@ -50,10 +50,9 @@ log = logging.getLogger(__name__)
 #: The dedup stage reads from its in-memory index and a few point lookups, so the cache is small.
 ROCKSDB_OPTIONS = {"write_buffer_size": 4 * 2**20, "max_write_buffer_number": 2, "block_cache_size": 8 * 2**20}
 
-#: Messages handed to the prepare pool at once, and the longest the first of them waits for the
-#: rest: batches keep the pool's per-call cost small, the wait bounds what it adds to latency.
+#: The most messages handed to the prepare pool at once (those that arrived while it prepared the
+#: last ones): under a backlog, batches keep the pool's per-call cost small.
 INTAKE_BATCH = 64
-INTAKE_WAIT_SECONDS = 0.002
 
 #: Header of a dedup-topic record carrying the article's MinHash signature, computed by the intake.
 MINHASH = "sahelwatch-minhash"
@@ -127,7 +126,7 @@ def create_app(settings: Settings) -> faust.App:
     @app.agent(raw, name="intake")
     async def intake(stream: StreamT[bytes]) -> None:
         await pool.start()
-        async for events in batches(stream, INTAKE_BATCH, INTAKE_WAIT_SECONDS):
+        async for events in batches(stream, INTAKE_BATCH):
             received_at = datetime.now(UTC)
             batch = [(event.value or b"", _origin(event.message)) for event in events]
             metrics.articles_received.inc(len(batch))

@@ -21,9 +21,11 @@ from typing import Any
 from faust.types import EventT, StreamT
 
 
-async def batches(stream: StreamT[Any], size: int, wait: float) -> AsyncIterator[list[EventT[Any]]]:
-    """Up to ``size`` events at a time: those ready, and those arriving within ``wait`` seconds of the first.
+async def batches(stream: StreamT[Any], size: int) -> AsyncIterator[list[EventT[Any]]]:
+    """Up to ``size`` events at a time: the next one and all that arrived while the last batch was handled.
 
+    No time goes into waiting for a batch to fill: a trickle goes through an article at a time, at
+    once, and a backlog comes in full batches, as the queue fills while a batch is handled.
     The events of a batch are acknowledged when the caller asks for the next batch, that is once the
     body of its ``async for`` has finished with them; an error in the body leaves them unacknowledged.
     """
@@ -38,10 +40,8 @@ async def batches(stream: StreamT[Any], size: int, wait: float) -> AsyncIterator
     try:
         while (first := await _next(queue, reader)) is not None:
             batch = [first]
-            _drain(queue, batch, size)
-            if len(batch) < size:  # a backlog fills the batch at once; a trickle gets a moment to add to it
-                await asyncio.sleep(wait)
-                _drain(queue, batch, size)
+            while len(batch) < size and not queue.empty():
+                batch.append(queue.get_nowait())
             yield batch
             for event in batch:
                 await manual.ack(event)
@@ -66,8 +66,3 @@ async def _next(queue: asyncio.Queue[EventT[Any]], reader: asyncio.Future[None])
         return getter.result()
     reader.result()  # raises what ended the reader
     return None
-
-
-def _drain(queue: asyncio.Queue[EventT[Any]], batch: list[EventT[Any]], size: int) -> None:
-    while len(batch) < size and not queue.empty():
-        batch.append(queue.get_nowait())
