@@ -152,14 +152,14 @@ def test_retention_forgets_old_stories_and_expire_removes_them() -> None:
 
 def test_dead_entries_are_ignored_before_any_sweep() -> None:
     state: dict[str, object] = {}
-    dedup = Deduplicator(state, Index(), retention=timedelta(hours=1))
+    dedup = Deduplicator(state, Index(), retention=timedelta(hours=1), sweep_per_article=0)
     dedup.check(candidate("old", body(STORY)), T0)
-    later = T0 + timedelta(minutes=90)  # same day: no sweep yet
+    later = T0 + timedelta(minutes=90)
     assert dedup.check(candidate("new", body(STORY), when=later), later).duplicate is None
     assert "story:old" in state
 
 
-def test_the_event_time_watermark_sweeps_once_a_day_and_ignores_future_dates() -> None:
+def test_the_event_time_watermark_sweeps_as_it_moves_and_ignores_future_dates() -> None:
     state: dict[str, object] = {}
     dedup = Deduplicator(state, Index(), retention=timedelta(days=1))
     dedup.check(candidate("d0", body(STORY)), T0)
@@ -169,6 +169,25 @@ def test_the_event_time_watermark_sweeps_once_a_day_and_ignores_future_dates() -
     two_days = T0 + timedelta(days=2)
     dedup.check(candidate("d2", "A short note about something else entirely.", when=two_days), two_days)
     assert "story:d0" not in state
+
+
+def test_each_article_sweeps_a_bounded_number_of_dead_entries() -> None:
+    """A day's dead entries go a few at a time, not all behind one article."""
+    state: dict[str, object] = {}
+    dedup = Deduplicator(state, Index(), retention=timedelta(hours=1), sweep_per_article=4)
+    for n in range(5):  # five stories, three entries each (story, URL, body)
+        dedup.check(candidate(f"old{n}", f"Note {n} on the day's events in the capital."), T0)
+    later = T0 + timedelta(hours=3)
+
+    def old_entries() -> int:
+        return sum("old" in key or "old" in str(value) for key, value in state.items())
+
+    assert old_entries() == 15
+    left = []
+    for n in range(4):
+        dedup.check(candidate(f"new{n}", f"A note on something else, number {n}.", when=later), later)
+        left.append(old_entries())
+    assert left == [11, 7, 3, 0]
 
 
 def test_short_texts_have_no_signature_and_are_never_near_copies() -> None:

@@ -14,6 +14,8 @@ the one a running worker built.
 
 from __future__ import annotations
 
+from array import array
+
 import numpy as np
 
 MAX_BUCKET = 16
@@ -24,8 +26,13 @@ class BandIndex:
     def __init__(self) -> None:
         self._keys = np.empty(0, dtype=np.uint64)  # sorted
         self._serials = np.empty(0, dtype=np.int64)  # the story of each key
-        self._recent: dict[int, list[int]] = {}
-        self._recent_entries = 0
+        # Keys added since the last merge, for lookups: a key's first story, and the rare later ones apart.
+        # Ints only, so the garbage collector does not walk them (a list per key, 32 per story, made its
+        # full collections take 20 ms and more in the worker).
+        self._recent: dict[int, int] = {}
+        self._recent_more: dict[int, list[int]] = {}
+        self._recent_keys = array("Q")  # the same entries in the order added, for the merge
+        self._recent_serials = array("q")
         self._serial_of: dict[str, int] = {}  # live stories
         self._ids: list[str] = []  # by serial, live or not (until a merge renumbers them)
         self._published: list[float] = []
@@ -46,11 +53,14 @@ class BandIndex:
         self._ids.append(story_id)
         self._published.append(published)
         self._sizes.append(len(keys))
+        recent = self._recent
         for key in keys:
-            self._recent.setdefault(key, []).append(serial)
-        self._recent_entries += len(keys)
+            if recent.setdefault(key, serial) != serial:
+                self._recent_more.setdefault(key, []).append(serial)
+        self._recent_keys.extend(keys)
+        self._recent_serials.extend([serial] * len(keys))
         self._entries += len(keys)
-        if self._recent_entries >= MERGE_AT:
+        if len(self._recent_keys) >= MERGE_AT:
             self._merge()
 
     def remove(self, story_id: str) -> None:
@@ -66,7 +76,8 @@ class BandIndex:
         found: list[str] = []
         for key, start, end in zip(keys, low, high, strict=True):
             serials: list[int] = self._serials[start:end].tolist() if end > start else []
-            serials += self._recent.get(key, [])
+            if key in self._recent:
+                serials += [self._recent[key], *self._recent_more.get(key, ())]
             live = [s for s in serials if self._published[s] >= horizon and self._live(s)]
             if len(live) > MAX_BUCKET:
                 live = sorted(live, key=lambda s: (self._published[s], self._ids[s]))[-MAX_BUCKET:]
@@ -76,7 +87,7 @@ class BandIndex:
     def entries(self) -> set[tuple[int, str]]:
         """Every (band key, story id) of live stories: what two indexes must agree on."""
         pairs = list(zip(self._keys.tolist(), self._serials.tolist(), strict=True))
-        pairs += [(k, s) for k, serials in self._recent.items() for s in serials]
+        pairs += zip(self._recent_keys, self._recent_serials, strict=True)
         return {(k, self._ids[s]) for k, s in pairs if self._live(s)}
 
     def _live(self, serial: int) -> bool:
@@ -85,14 +96,8 @@ class BandIndex:
 
     def _merge(self) -> None:
         """Fold the recent keys into the arrays, drop removed stories, renumber the live ones from 0."""
-        recent_keys = np.fromiter(
-            (k for k, serials in self._recent.items() for _ in serials), dtype=np.uint64, count=self._recent_entries
-        )
-        recent_serials = np.fromiter(
-            (s for serials in self._recent.values() for s in serials), dtype=np.int64, count=self._recent_entries
-        )
-        keys = np.concatenate((self._keys, recent_keys))
-        serials = np.concatenate((self._serials, recent_serials))
+        keys = np.concatenate((self._keys, np.frombuffer(self._recent_keys, dtype=np.uint64)))
+        serials = np.concatenate((self._serials, np.frombuffer(self._recent_serials, dtype=np.int64)))
         renumber = np.full(len(self._ids), -1, dtype=np.int64)
         live = sorted(self._serial_of.values())
         renumber[live] = np.arange(len(live))
@@ -105,4 +110,5 @@ class BandIndex:
         self._published = [self._published[s] for s in live]
         self._sizes = [self._sizes[s] for s in live]
         self._serial_of = {story: serial for serial, story in enumerate(self._ids)}
-        self._recent, self._recent_entries = {}, 0
+        self._recent, self._recent_more = {}, {}
+        self._recent_keys, self._recent_serials = array("Q"), array("q")
