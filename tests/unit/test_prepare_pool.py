@@ -9,10 +9,12 @@ import signal
 import subprocess
 import sys
 import time
+from concurrent.futures import ProcessPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 
 import orjson
+import pytest
 
 from sahelwatch.config import Settings
 from sahelwatch.core.intake import Rejected
@@ -66,6 +68,37 @@ def test_outcomes_come_back_in_input_order_and_a_dead_process_loses_only_itself(
         assert (first.article_id, last.article_id, refused.reason) == ("a0", "a2", "not_json")
         tagged = orjson.loads(first.value)
         assert tagged["id"] == "a0" and "NE" in {c["code"] for c in tagged["countries"]}
+
+
+def test_batches_prepared_at_once_survive_a_dead_process_with_one_new_pool(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Both batches see the pool break: the first replaces it, and the second uses the replacement
+    (starting a pool costs a second or two of CPU, and a second replacement would cancel what the
+    first one's retries had queued)."""
+    batch = [(_article(0), _origin(0)), (b"{not json", _origin(1))]
+    pools: list[object] = []
+    new_executor = PreparePool._new_executor
+
+    def counted(self: PreparePool) -> ProcessPoolExecutor:
+        pools.append(self)
+        return new_executor(self)
+
+    monkeypatch.setattr(PreparePool, "_new_executor", counted)
+
+    async def run() -> list[list[object]]:
+        pool = PreparePool(Settings(data_dir=tmp_path))
+        try:
+            await pool.start()
+            for pid in list(pool._executor._processes):
+                os.kill(pid, signal.SIGKILL)
+            return list(await asyncio.gather(pool.prepare(batch, NOW), pool.prepare(batch, NOW)))
+        finally:
+            pool.close()
+
+    for outcomes in asyncio.run(run()):
+        assert [type(o) for o in outcomes] == [Prepared, Rejected]
+    assert len(pools) == 2  # the first pool and one replacement
 
 
 _WORKER = """
