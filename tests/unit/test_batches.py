@@ -52,6 +52,10 @@ async def numbered(batch: list[Any]) -> list[int]:
     return numbers(batch)
 
 
+def never() -> bool:
+    return False
+
+
 class Valve:
     """Records when the flow was stopped and restarted, with the events then waiting in the stream's reader."""
 
@@ -76,7 +80,7 @@ def test_events_arriving_while_a_batch_is_handled_wait_for_the_next_batch_and_ar
         stream.arrive(0, 1, 2)
         handed: list[list[int]] = []
         acked_before: list[list[int]] = []
-        async with contextlib.aclosing(prepared_batches(stream, 4, numbered, Valve())) as each:  # type: ignore[arg-type]
+        async with contextlib.aclosing(prepared_batches(stream, 4, numbered, Valve(), never)) as each:  # type: ignore[arg-type]
             async for batch, _ in each:
                 handed.append(numbers(batch))
                 acked_before.append(list(stream.acked))
@@ -98,7 +102,7 @@ def test_a_backlog_comes_in_full_batches_in_order() -> None:
         stream = Stream()
         stream.arrive(*range(10))
         handed: list[list[int]] = []
-        async with contextlib.aclosing(prepared_batches(stream, 4, numbered, Valve(), ahead=1)) as each:  # type: ignore[arg-type]
+        async with contextlib.aclosing(prepared_batches(stream, 4, numbered, Valve(), never, ahead=1)) as each:  # type: ignore[arg-type]
             async for batch, _ in each:
                 handed.append(numbers(batch))
                 if sum(map(len, handed)) == 10:
@@ -111,7 +115,7 @@ def test_a_backlog_comes_in_full_batches_in_order() -> None:
 
 def test_a_batch_whose_handling_failed_is_not_acknowledged_and_the_reader_stops() -> None:
     async def handle_all(stream: Stream) -> None:
-        async with contextlib.aclosing(prepared_batches(stream, 4, numbered, Valve())) as each:  # type: ignore[arg-type]
+        async with contextlib.aclosing(prepared_batches(stream, 4, numbered, Valve(), never)) as each:  # type: ignore[arg-type]
             async for _batch in each:
                 raise ValueError("handling failed")
 
@@ -132,7 +136,7 @@ def test_an_error_reading_the_stream_reaches_the_caller() -> None:
         stream = Stream()
         stream.arrive(0)
         handed: list[list[int]] = []
-        async with contextlib.aclosing(prepared_batches(stream, 4, numbered, Valve())) as each:  # type: ignore[arg-type]
+        async with contextlib.aclosing(prepared_batches(stream, 4, numbered, Valve(), never)) as each:  # type: ignore[arg-type]
             async for batch, _ in each:
                 handed.append(numbers(batch))
                 stream.incoming.put_nowait(OSError("broker gone"))
@@ -150,7 +154,7 @@ def test_the_batches_end_when_the_stream_ends() -> None:
 
     async def run() -> list[list[int]]:
         handed: list[list[int]] = []
-        async for batch, _ in prepared_batches(Ending(), 2, numbered, Valve()):  # type: ignore[arg-type]
+        async for batch, _ in prepared_batches(Ending(), 2, numbered, Valve(), never):  # type: ignore[arg-type]
             handed.append(numbers(batch))
         return handed
 
@@ -170,7 +174,7 @@ def test_the_next_batch_is_prepared_while_the_last_is_handled_and_handed_out_in_
 
         handed: list[list[int]] = []
         preparing_while_handling: list[int] = []
-        async with contextlib.aclosing(prepared_batches(stream, 4, prepare, Valve())) as each:  # type: ignore[arg-type]
+        async with contextlib.aclosing(prepared_batches(stream, 4, prepare, Valve(), never)) as each:  # type: ignore[arg-type]
             async for batch, prepared in each:
                 assert prepared == [n * 10 for n in numbers(batch)]
                 handed.append(numbers(batch))
@@ -191,7 +195,7 @@ def test_a_failed_preparation_reaches_the_caller_and_acknowledges_nothing() -> N
         raise RuntimeError("pool gone")
 
     async def handle_all(stream: Stream) -> None:
-        async with contextlib.aclosing(prepared_batches(stream, 4, failing, Valve())) as each:  # type: ignore[arg-type]
+        async with contextlib.aclosing(prepared_batches(stream, 4, failing, Valve(), never)) as each:  # type: ignore[arg-type]
             async for _batch in each:
                 pass
 
@@ -216,7 +220,7 @@ def test_the_reader_takes_every_event_and_closes_the_valve_while_too_many_wait()
         valve = Valve()
         stream.arrive(*range(3 * most))
         handed: list[int] = []
-        async with contextlib.aclosing(prepared_batches(stream, size, numbered, valve)) as each:  # type: ignore[arg-type]
+        async with contextlib.aclosing(prepared_batches(stream, size, numbered, valve, never)) as each:  # type: ignore[arg-type]
             async for batch, _ in each:
                 if not handed:
                     await asyncio.sleep(0.01)
@@ -231,3 +235,27 @@ def test_the_reader_takes_every_event_and_closes_the_valve_while_too_many_wait()
     assert handed == list(range(3 * most))
     assert moves == ["close", "open"]
     assert open_now  # the flow is not left stopped
+
+
+def test_once_the_worker_stops_nothing_more_is_handed_out_or_acknowledged() -> None:
+    """Faust flushes its producer before it stops the agents: a batch handled then may never reach the
+    dedup topic, so its events stay unacknowledged for the next owner of the partition to read again."""
+
+    async def run() -> tuple[list[list[int]], list[int]]:
+        stream = Stream()
+        stream.arrive(*range(6))
+        stopping = False
+        handed: list[list[int]] = []
+        async with contextlib.aclosing(
+            prepared_batches(stream, 2, numbered, Valve(), lambda: stopping, ahead=1)  # type: ignore[arg-type]
+        ) as each:
+            async for batch, _ in each:
+                handed.append(numbers(batch))
+                if len(handed) == 2:
+                    stopping = True  # the signal comes while the second batch is handled
+                await asyncio.sleep(0.01)
+        return handed, stream.acked
+
+    handed, acked = asyncio.run(run())
+    assert handed == [[0, 1], [2, 3]]  # the loop ended by itself: nothing after the signal
+    assert acked == [0, 1]  # the batch handled as the worker stopped is not acknowledged

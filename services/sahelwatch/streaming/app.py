@@ -132,7 +132,9 @@ def create_app(settings: Settings) -> faust.App:
     async def intake(stream: StreamT[bytes]) -> None:
         await pool.start()
         valve = PartitionValve(app, topics.raw)
-        async for events, outcomes in prepared_batches(stream, INTAKE_BATCH, prepare, valve):
+        async for events, outcomes in prepared_batches(
+            stream, INTAKE_BATCH, prepare, valve, stopping=lambda: app.should_stop
+        ):
             for event, outcome in zip(events, outcomes, strict=True):
                 if isinstance(outcome, Prepared):
                     try:

@@ -57,6 +57,7 @@ async def prepared_batches(
     size: int,
     prepare: Callable[[list[EventT[Any]]], Awaitable[Prepared]],
     valve: Valve,
+    stopping: Callable[[], bool],
     ahead: int = 2,
 ) -> AsyncIterator[tuple[list[EventT[Any]], Prepared]]:
     """Batches of up to ``size`` events with what ``prepare`` made of them, in order.
@@ -68,6 +69,12 @@ async def prepared_batches(
     for the next batch, that is once the body of its ``async for`` has finished with them; an error
     in the body leaves them, and those of the batches prepared ahead, unacknowledged. The valve is
     closed while ``WAITING_BATCHES`` batches' worth of events or more wait, and opened at half of that.
+
+    Once ``stopping()`` (the worker is shutting down), no batch is handed out or acknowledged any
+    more: Faust flushes its producer before it stops the agents and commits what they acknowledged,
+    so a result sent then may never leave while its input is committed. Twice in 30 runs of the
+    join-and-leave test an article was lost that way, the one published as its worker left; left
+    unacknowledged, it is read again by the worker that takes the partition over.
     """
     manual = stream.noack()  # type: ignore[attr-defined]  # on Stream, not in StreamT
     waiting: deque[EventT[Any]] = deque()
@@ -114,7 +121,12 @@ async def prepared_batches(
                     batch.append(take())
                 in_flight.append((batch, asyncio.ensure_future(prepare(batch))))
             batch, preparing = in_flight.popleft()
-            yield batch, await preparing
+            prepared = await preparing
+            if stopping():
+                return
+            yield batch, prepared
+            if stopping():
+                return
             for event in batch:
                 await manual.ack(event)
     finally:
