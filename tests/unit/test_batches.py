@@ -1,5 +1,4 @@
-"""The intake's batches: every event handed out once, in order, prepared ahead, and acknowledged only after it
-was handled."""
+"""The intake's batches: every event handed out once, in order, and acknowledged only after it was handled."""
 
 from __future__ import annotations
 
@@ -10,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from sahelwatch.streaming.batches import WAITING_BATCHES, prepared_batches
+from sahelwatch.streaming.batches import batches
 
 
 class Event:
@@ -48,30 +47,8 @@ def numbers(batch: list[Any]) -> list[int]:
     return [event.number for event in batch]
 
 
-async def numbered(batch: list[Any]) -> list[int]:
-    return numbers(batch)
-
-
 def never() -> bool:
     return False
-
-
-class Valve:
-    """Records when the flow was stopped and restarted, with the events then waiting in the stream's reader."""
-
-    def __init__(self) -> None:
-        self.moves: list[str] = []
-        self.open_now = True
-
-    def close(self) -> None:
-        if self.open_now:
-            self.moves.append("close")
-        self.open_now = False
-
-    def open(self) -> None:
-        if not self.open_now:
-            self.moves.append("open")
-        self.open_now = True
 
 
 def test_events_arriving_while_a_batch_is_handled_wait_for_the_next_batch_and_are_not_acknowledged_with_it() -> None:
@@ -80,8 +57,8 @@ def test_events_arriving_while_a_batch_is_handled_wait_for_the_next_batch_and_ar
         stream.arrive(0, 1, 2)
         handed: list[list[int]] = []
         acked_before: list[list[int]] = []
-        async with contextlib.aclosing(prepared_batches(stream, 4, numbered, Valve(), never)) as each:  # type: ignore[arg-type]
-            async for batch, _ in each:
+        async with contextlib.aclosing(batches(stream, 4, never)) as each:  # type: ignore[arg-type]
+            async for batch in each:
                 handed.append(numbers(batch))
                 acked_before.append(list(stream.acked))
                 if len(handed) == 1:
@@ -102,8 +79,8 @@ def test_a_backlog_comes_in_full_batches_in_order() -> None:
         stream = Stream()
         stream.arrive(*range(10))
         handed: list[list[int]] = []
-        async with contextlib.aclosing(prepared_batches(stream, 4, numbered, Valve(), never, ahead=1)) as each:  # type: ignore[arg-type]
-            async for batch, _ in each:
+        async with contextlib.aclosing(batches(stream, 4, never)) as each:  # type: ignore[arg-type]
+            async for batch in each:
                 handed.append(numbers(batch))
                 if sum(map(len, handed)) == 10:
                     break
@@ -115,8 +92,8 @@ def test_a_backlog_comes_in_full_batches_in_order() -> None:
 
 def test_a_batch_whose_handling_failed_is_not_acknowledged_and_the_reader_stops() -> None:
     async def handle_all(stream: Stream) -> None:
-        async with contextlib.aclosing(prepared_batches(stream, 4, numbered, Valve(), never)) as each:  # type: ignore[arg-type]
-            async for _batch in each:
+        async with contextlib.aclosing(batches(stream, 4, never)) as each:  # type: ignore[arg-type]
+            async for _ in each:
                 raise ValueError("handling failed")
 
     async def run() -> tuple[list[int], int]:
@@ -136,8 +113,8 @@ def test_an_error_reading_the_stream_reaches_the_caller() -> None:
         stream = Stream()
         stream.arrive(0)
         handed: list[list[int]] = []
-        async with contextlib.aclosing(prepared_batches(stream, 4, numbered, Valve(), never)) as each:  # type: ignore[arg-type]
-            async for batch, _ in each:
+        async with contextlib.aclosing(batches(stream, 4, never)) as each:  # type: ignore[arg-type]
+            async for batch in each:
                 handed.append(numbers(batch))
                 stream.incoming.put_nowait(OSError("broker gone"))
         return handed
@@ -154,87 +131,11 @@ def test_the_batches_end_when_the_stream_ends() -> None:
 
     async def run() -> list[list[int]]:
         handed: list[list[int]] = []
-        async for batch, _ in prepared_batches(Ending(), 2, numbered, Valve(), never):  # type: ignore[arg-type]
+        async for batch in batches(Ending(), 2, never):  # type: ignore[arg-type]
             handed.append(numbers(batch))
         return handed
 
     assert asyncio.run(run()) == [[0, 1], [2]]
-
-
-def test_the_next_batch_is_prepared_while_the_last_is_handled_and_handed_out_in_order() -> None:
-    async def run() -> tuple[list[list[int]], list[int], list[int]]:
-        stream = Stream()
-        stream.arrive(*range(8))
-        started: list[list[int]] = []
-
-        async def prepare(batch: list[Any]) -> list[int]:
-            started.append(numbers(batch))
-            await asyncio.sleep(0.01 if batch[0].number == 0 else 0)  # the first takes longest: order must hold
-            return [n * 10 for n in numbers(batch)]
-
-        handed: list[list[int]] = []
-        preparing_while_handling: list[int] = []
-        async with contextlib.aclosing(prepared_batches(stream, 4, prepare, Valve(), never)) as each:  # type: ignore[arg-type]
-            async for batch, prepared in each:
-                assert prepared == [n * 10 for n in numbers(batch)]
-                handed.append(numbers(batch))
-                preparing_while_handling.append(len(started) - len(handed))
-                if sum(map(len, handed)) == 8:
-                    break
-                await asyncio.sleep(0.01)
-        return handed, preparing_while_handling, stream.acked
-
-    handed, preparing_while_handling, acked = asyncio.run(run())
-    assert [n for batch in handed for n in batch] == list(range(8))
-    assert preparing_while_handling[0] == 1  # the second batch began before the first was handled
-    assert acked == [n for batch in handed[:-1] for n in batch]  # the last batch, left during, stays unacknowledged
-
-
-def test_a_failed_preparation_reaches_the_caller_and_acknowledges_nothing() -> None:
-    async def failing(batch: list[Any]) -> list[int]:
-        raise RuntimeError("pool gone")
-
-    async def handle_all(stream: Stream) -> None:
-        async with contextlib.aclosing(prepared_batches(stream, 4, failing, Valve(), never)) as each:  # type: ignore[arg-type]
-            async for _batch in each:
-                pass
-
-    async def run() -> list[int]:
-        stream = Stream()
-        stream.arrive(0, 1)
-        with pytest.raises(RuntimeError, match="pool gone"):
-            await handle_all(stream)
-        return stream.acked
-
-    assert asyncio.run(run()) == []
-
-
-def test_the_reader_takes_every_event_and_closes_the_valve_while_too_many_wait() -> None:
-    """Faust's consumer waits while a stream's buffer is full, for every topic: the reader must never make it wait.
-    The flow is stopped instead, and restarted once half of what waited is gone."""
-    size = 2
-    most = WAITING_BATCHES * size
-
-    async def run() -> tuple[list[int], list[str], bool]:
-        stream = Stream()
-        valve = Valve()
-        stream.arrive(*range(3 * most))
-        handed: list[int] = []
-        async with contextlib.aclosing(prepared_batches(stream, size, numbered, valve, never)) as each:  # type: ignore[arg-type]
-            async for batch, _ in each:
-                if not handed:
-                    await asyncio.sleep(0.01)
-                    assert stream.incoming.empty()  # every event was taken from the stream, past the limit
-                    assert valve.moves == ["close"]
-                handed += numbers(batch)
-                if len(handed) == 3 * most:
-                    break
-        return handed, valve.moves, valve.open_now
-
-    handed, moves, open_now = asyncio.run(run())
-    assert handed == list(range(3 * most))
-    assert moves == ["close", "open"]
-    assert open_now  # the flow is not left stopped
 
 
 def test_once_the_worker_stops_nothing_more_is_handed_out_or_acknowledged() -> None:
@@ -246,14 +147,12 @@ def test_once_the_worker_stops_nothing_more_is_handed_out_or_acknowledged() -> N
         stream.arrive(*range(6))
         stopping = False
         handed: list[list[int]] = []
-        async with contextlib.aclosing(
-            prepared_batches(stream, 2, numbered, Valve(), lambda: stopping, ahead=1)  # type: ignore[arg-type]
-        ) as each:
-            async for batch, _ in each:
+        async with contextlib.aclosing(batches(stream, 2, lambda: stopping)) as each:  # type: ignore[arg-type]
+            async for batch in each:
                 handed.append(numbers(batch))
+                await asyncio.sleep(0.01)  # the rest arrives in the reader's queue
                 if len(handed) == 2:
                     stopping = True  # the signal comes while the second batch is handled
-                await asyncio.sleep(0.01)
         return handed, stream.acked
 
     handed, acked = asyncio.run(run())

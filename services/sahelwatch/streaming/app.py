@@ -23,7 +23,7 @@ from typing import Any
 
 import faust
 import orjson
-from faust.types import EventT, StreamT, TopicT
+from faust.types import StreamT, TopicT
 from faust.web import Request, Response, View
 from mode.types.signals import BaseSignalT
 
@@ -36,10 +36,10 @@ from sahelwatch.core.model import DeadLetter, Origin, TaggedArticle, utc_iso
 from sahelwatch.core.pipeline import minhash
 from sahelwatch.core.tagging.knowledge import default_knowledge
 from sahelwatch.streaming import metrics
-from sahelwatch.streaming.batches import prepared_batches
-from sahelwatch.streaming.consumer import PartitionValve, use_short_fetch_wait
+from sahelwatch.streaming.batches import batches
+from sahelwatch.streaming.consumer import use_short_fetch_wait
 from sahelwatch.streaming.credentials import faust_credentials
-from sahelwatch.streaming.prepare_pool import Outcome, Prepared, PreparePool
+from sahelwatch.streaming.prepare_pool import Prepared, PreparePool
 from sahelwatch.streaming.sensor import setup_sensor
 from sahelwatch.wiring import build_pipeline
 
@@ -123,19 +123,16 @@ def create_app(settings: Settings) -> faust.App:
     def _stop_pool(sender: Any, /, *args: Any, signal: BaseSignalT[Any], **kwargs: Any) -> None:
         pool.close()
 
-    async def prepare(events: list[EventT[bytes]]) -> list[Outcome]:
-        metrics.articles_received.inc(len(events))
-        batch = [(event.value or b"", _origin(event.message)) for event in events]
-        return await pool.prepare(batch, datetime.now(UTC))
-
     @app.agent(raw, name="intake")
     async def intake(stream: StreamT[bytes]) -> None:
         await pool.start()
-        valve = PartitionValve(app, topics.raw)
-        async for events, outcomes in prepared_batches(
-            stream, INTAKE_BATCH, prepare, valve, stopping=lambda: app.should_stop
-        ):
-            for event, outcome in zip(events, outcomes, strict=True):
+        async for events in batches(stream, INTAKE_BATCH, stopping=lambda: app.should_stop):
+            received_at = datetime.now(UTC)
+            batch = [(event.value or b"", _origin(event.message)) for event in events]
+            metrics.articles_received.inc(len(batch))
+            for event, (value, origin), outcome in zip(
+                events, batch, await pool.prepare(batch, received_at), strict=True
+            ):
                 if isinstance(outcome, Prepared):
                     try:
                         await sequenced.send(
@@ -149,12 +146,7 @@ def create_app(settings: Settings) -> faust.App:
                         metrics.articles_cleaned.labels(outcome.path).inc()
                         continue
                 letter = DeadLetter(
-                    outcome.reason,
-                    outcome.message,
-                    event.value or b"",
-                    _origin(event.message),
-                    datetime.now(UTC),
-                    outcome.article_id,
+                    outcome.reason, outcome.message, value, origin, datetime.now(UTC), outcome.article_id
                 )
                 await deadletter.send(key=event.message.key, value=orjson.dumps(letter.to_json()))
                 metrics.dead_letters.labels(outcome.reason).inc()

@@ -1,5 +1,5 @@
-"""Faust's aiokafka consumer, with a fetch wait short enough to keep a worker busy, that
-never discards a record it fetched, and whose input partitions the intake can pause.
+"""Faust's aiokafka consumer, with a fetch wait short enough to keep a worker busy, and
+that never discards a record it fetched.
 
 aiokafka keeps one fetch request in flight per broker, and Faust hard-codes its
 long-poll wait at 1.5 s. A request that covers only partitions with nothing new
@@ -22,12 +22,9 @@ losing one is not allowed.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from typing import Any, cast
+from typing import Any
 
-import faust
 from faust.transport.drivers import aiokafka as faust_aiokafka
-from faust.types import TP
 
 #: The longest a fetch waits at the broker for new records: each hop of an article can wait this
 #: long. The price is paid when idle: 200 fetches a second, 5% of a core for the worker and 3.5%
@@ -58,43 +55,6 @@ class Consumer(faust_aiokafka.Consumer):
 
     def _new_consumer_thread(self) -> faust_aiokafka.AIOKafkaConsumerThread:
         return _ConsumerThread(self, loop=self.loop, beacon=self.beacon)
-
-    def pause_between_fetches(self, tps: Iterable[TP]) -> None:
-        """Pause fetching from ``tps``, and still hand out what was fetched from them.
-
-        Faust's ``pause_partitions`` takes them out of the very set its fetch
-        loop checks each fetched record against, so a pause while a fetch is
-        being handed out skips the rest of its records of those partitions:
-        fetched, they are never fetched again. A new set leaves the fetch under
-        way whole.
-        """
-        paused = set(tps)
-        self._paused_partitions.update(paused)
-        self._active_partitions = self._get_active_partitions() - paused
-
-
-class PartitionValve:
-    """Pauses and resumes the worker's partitions of one topic: the intake's valve (streaming/batches.py)."""
-
-    def __init__(self, app: faust.App, topic: str) -> None:
-        self._app = app
-        self._topic = topic
-        self._paused: set[TP] = set()
-
-    def close(self) -> None:
-        """Pause those of the topic's partitions that are flowing (after a rebalance, Faust resumes them all)."""
-        consumer = cast(Consumer, self._app.consumer)
-        flowing = {tp for tp in consumer.assignment() if tp.topic == self._topic} - consumer._paused_partitions
-        if flowing:
-            consumer.pause_between_fetches(flowing)
-            self._paused |= flowing
-
-    def open(self) -> None:
-        """Resume what this valve paused."""
-        if self._paused:
-            consumer = cast(Consumer, self._app.consumer)
-            consumer.resume_partitions(self._paused & consumer.assignment())
-            self._paused = set()
 
 
 def use_short_fetch_wait(transport: Any) -> None:

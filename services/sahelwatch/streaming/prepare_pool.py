@@ -144,7 +144,7 @@ class PreparePool:
         )
 
     async def prepare(self, batch: Batch, received_at: datetime) -> list[Outcome]:
-        """The outcome of each message, in order. Batches may be prepared concurrently."""
+        """The outcome of each message, in order. Safe to call for several batches at once."""
         executor = self._executor
         try:
             return await self._run(executor, batch, received_at)
