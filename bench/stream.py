@@ -262,24 +262,20 @@ class Process:
                     todo += [int(child) for child in task.read_text().split()]
         return found
 
-    def cpu_seconds(self) -> float:
-        total = 0.0
-        for (stat,) in self._proc_files("stat"):
+    def cpu_seconds(self) -> dict[str, float]:
+        """CPU seconds so far by role: the worker process (its event loop and Kafka client) and its pool."""
+        spent: dict[str, float] = {}
+        for cmdline, stat in self._proc_files("cmdline", "stat"):
             fields = stat.rsplit(")", 1)[1].split()
-            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-        return total
+            role = _role(cmdline)
+            spent[role] = spent.get(role, 0.0) + (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        return spent
 
     def peak_rss_mib(self) -> dict[str, float]:
         """Each process's peak resident set, by role, and their sum (an upper bound of the worker's peak)."""
         peaks: dict[str, float] = {}
         for cmdline, status in self._proc_files("cmdline", "status"):
-            role = (
-                "resource tracker"
-                if "resource_tracker" in cmdline
-                else "prepare pool"
-                if "spawn" in cmdline
-                else "worker"
-            )
+            role = _role(cmdline)
             match = re.search(r"VmHWM:\s+(\d+) kB", status)
             peaks[role] = round(peaks.get(role, 0) + (int(match.group(1)) / 1024 if match else 0), 1)
         return peaks | {"total": round(sum(peaks.values()), 1)}
@@ -318,6 +314,17 @@ class Process:
                 self.popen.wait()
 
 
+def _role(cmdline: str) -> str:
+    return "resource tracker" if "resource_tracker" in cmdline else "prepare pool" if "spawn" in cmdline else "worker"
+
+
+def machine_cpu_seconds() -> float:
+    """CPU seconds the whole machine spent (the broker and the bench too), from /proc/stat."""
+    fields = Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]
+    busy = sum(int(f) for i, f in enumerate(fields[:8]) if i not in (3, 4))  # all but idle and iowait
+    return busy / os.sysconf("SC_CLK_TCK")
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -341,21 +348,28 @@ def drain_rate(broker: Broker, outputs: tuple[str, ...], total: int, processes: 
     """Sample the output offsets until ``total``: the rate, and the CPU the processes spent per
     article, between 10% and 90% of it (start-up and the tail left out); and the largest memory
     they held together (summed PSS, sampled with the rest)."""
-    samples: list[tuple[float, int, float]] = []
+    samples: list[tuple[float, int, dict[str, float]]] = []
     peak_pss = 0.0
     deadline = time.monotonic() + max(600, total / 50)
     while not samples or samples[-1][1] < total:
         if time.monotonic() > deadline:
             raise SystemExit(f"only {samples[-1][1]} of {total} outputs by the deadline")
-        samples.append((time.monotonic(), broker.count(*outputs), sum(p.cpu_seconds() for p in processes)))
+        cpu: dict[str, float] = {"machine": machine_cpu_seconds()}
+        for process in processes:
+            for role, seconds in process.cpu_seconds().items():
+                cpu[role] = cpu.get(role, 0.0) + seconds
+        samples.append((time.monotonic(), broker.count(*outputs), cpu))
         peak_pss = max(peak_pss, sum(p.pss_mib() for p in processes))
         time.sleep(0.25)
     low = next(s for s in samples if s[1] >= 0.1 * total)
     high = next(s for s in samples if s[1] >= 0.9 * total)
     first = next(s for s in samples if s[1] > 0)
+    articles = high[1] - low[1]
+    spent = {role: (high[2].get(role, 0.0) - low[2].get(role, 0.0)) / articles * 1e6 for role in high[2]}
     return {
-        "articles_per_s": round((high[1] - low[1]) / (high[0] - low[0]), 1),
-        "cpu_us_per_article": round((high[2] - low[2]) / (high[1] - low[1]) * 1e6, 1),
+        "articles_per_s": round(articles / (high[0] - low[0]), 1),
+        "cpu_us_per_article": round(sum(us for role, us in spent.items() if role != "machine"), 1),
+        "cpu_us_per_article_by_process": {role: round(us, 1) for role, us in sorted(spent.items())},
         "seconds_first_to_last_output": round(samples[-1][0] - first[0], 1),
         "peak_pss_mib": round(peak_pss, 1),
     }

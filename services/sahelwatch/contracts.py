@@ -16,7 +16,7 @@ from typing import Any
 import jsonschema_rs
 import orjson
 
-SCHEMA_NAMES = ("article", "tagged_article", "alert", "dead_letter")
+SCHEMA_NAMES = ("article", "tagged_article", "alert", "dead_letter", "article_batch")
 SCHEMA_VERSION = 1
 
 

@@ -30,12 +30,10 @@ from mode.types.signals import BaseSignalT
 from sahelwatch.clients import MAX_REQUEST_BYTES
 from sahelwatch.config import Settings
 from sahelwatch.core.dedup import Index, build_index
-from sahelwatch.core.dedup.minhash import Signature
 from sahelwatch.core.intake import Rejected
 from sahelwatch.core.model import DeadLetter, Origin, TaggedArticle, utc_iso
-from sahelwatch.core.pipeline import minhash
 from sahelwatch.core.tagging.knowledge import default_knowledge
-from sahelwatch.streaming import metrics
+from sahelwatch.streaming import article_batch, metrics
 from sahelwatch.streaming.batches import batches
 from sahelwatch.streaming.consumer import use_short_fetch_wait
 from sahelwatch.streaming.credentials import faust_credentials
@@ -53,9 +51,6 @@ ROCKSDB_OPTIONS = {"write_buffer_size": 4 * 2**20, "max_write_buffer_number": 2,
 #: The most messages handed to the prepare pool at once (those that arrived while it prepared the
 #: last ones): under a backlog, batches keep the pool's per-call cost small.
 INTAKE_BATCH = 64
-
-#: Header of a dedup-topic record carrying the article's MinHash signature, computed by the intake.
-MINHASH = "sahelwatch-minhash"
 
 #: Kafka client settings, shared with the bench's passthrough agent so that its ceiling is fair.
 KAFKA_TUNING: dict[str, Any] = {
@@ -130,26 +125,33 @@ def create_app(settings: Settings) -> faust.App:
             received_at = datetime.now(UTC)
             batch = [(event.value or b"", _origin(event.message)) for event in events]
             metrics.articles_received.inc(len(batch))
-            for event, (value, origin), outcome in zip(
-                events, batch, await pool.prepare(batch, received_at), strict=True
-            ):
-                if isinstance(outcome, Prepared):
-                    try:
-                        await sequenced.send(
-                            key=outcome.article_id.encode(), value=outcome.value, headers={MINHASH: outcome.minhash}
-                        )
-                    except Exception as exc:  # an unsendable result (too large) must never stop the worker
-                        outcome = _processing_error(exc, outcome.article_id)
-                    else:
-                        metrics.stage_seconds.labels("clean").observe(outcome.clean_seconds)
-                        metrics.stage_seconds.labels("tag").observe(outcome.tag_seconds)
-                        metrics.articles_cleaned.labels(outcome.path).inc()
-                        continue
+            outcomes = await pool.prepare(batch, received_at)
+            pairs = list(zip(events, outcomes, strict=True))
+            refused = [(event, outcome) for event, outcome in pairs if isinstance(outcome, Rejected)]
+            prepared = [(event, outcome) for event, outcome in pairs if isinstance(outcome, Prepared)]
+            for record, part in article_batch.encode([outcome for _, outcome in prepared]):
+                try:
+                    await sequenced.send(value=record)
+                except Exception as exc:  # an unsendable result (too large) must never stop the worker
+                    refused += [
+                        (event, _processing_error(exc, outcome.article_id)) for event, outcome in prepared[part]
+                    ]
+                    continue
+                for _, outcome in prepared[part]:
+                    metrics.stage_seconds.labels("clean").observe(outcome.clean_seconds)
+                    metrics.stage_seconds.labels("tag").observe(outcome.tag_seconds)
+                    metrics.articles_cleaned.labels(outcome.path).inc()
+            for event, rejection in refused:
                 letter = DeadLetter(
-                    outcome.reason, outcome.message, value, origin, datetime.now(UTC), outcome.article_id
+                    rejection.reason,
+                    rejection.message,
+                    event.value or b"",
+                    _origin(event.message),
+                    datetime.now(UTC),
+                    rejection.article_id,
                 )
                 await deadletter.send(key=event.message.key, value=orjson.dumps(letter.to_json()))
-                metrics.dead_letters.labels(outcome.reason).inc()
+                metrics.dead_letters.labels(rejection.reason).inc()
 
     derived = _DerivedIndex()
 
@@ -160,33 +162,32 @@ def create_app(settings: Settings) -> faust.App:
     @app.agent(sequenced, name="dedup", concurrency=1)
     async def dedup(stream: StreamT[bytes]) -> None:
         async for event in stream.events():
-            value: bytes = event.value
-            started = time.perf_counter()
-            if derived.stale:  # events flow only once the table is recovered, so it is complete here
-                derived.index, derived.stale = build_index(dedup_index), False
-                log.info("rebuilt the dedup index: %d band entries", len(derived.index.bands))
-                gc.freeze()  # what exists now (modules, knowledge, the index) lives long: no collection walks it
-            article = TaggedArticle.from_json(orjson.loads(value))
-            pipeline.deduplicate(article, dedup_index, derived.index, _signature(event.message.headers, article))
-            metrics.stage_seconds.labels("dedup").observe(time.perf_counter() - started)
-            if article.duplicate is None:
-                target, outcome = tagged, "tagged"
-            else:
-                target, outcome = duplicates, "duplicate"
-                metrics.duplicates.labels(article.duplicate.kind, article.duplicate.matched_on).inc()
-            await target.send(key=article.id.encode(), value=orjson.dumps(article.to_json()))
-            _count_output(article, outcome)
+            for article, signature in article_batch.decode(event.value, event.message.headers):
+                if derived.stale:  # events flow only once the table is recovered, so it is complete here
+                    derived.index, derived.stale = build_index(dedup_index), False
+                    log.info("rebuilt the dedup index: %d band entries", len(derived.index.bands))
+                    gc.freeze()  # what exists now (modules, knowledge, the index) lives long: no collection walks it
+                started = time.perf_counter()
+                pipeline.deduplicate(article, dedup_index, derived.index, signature)
+                metrics.stage_seconds.labels("dedup").observe(time.perf_counter() - started)
+                if article.duplicate is None:
+                    target, outcome = tagged, "tagged"
+                else:
+                    target, outcome = duplicates, "duplicate"
+                    metrics.duplicates.labels(article.duplicate.kind, article.duplicate.matched_on).inc()
+                await target.send(key=article.id.encode(), value=orjson.dumps(article.to_json()))
+                _count_output(article, outcome)
+                started = time.perf_counter()
+                observation = pipeline.alert(article, alert_state)
+                metrics.stage_seconds.labels("alert").observe(time.perf_counter() - started)
+                if observation.late:
+                    metrics.late_articles.inc()
+                for topic, message in observation.messages():
+                    record = message | {"emitted_at": utc_iso(datetime.now(UTC))}
+                    await alert_topics[topic].send(key=message["alert_id"].encode(), value=orjson.dumps(record))
+                for alert in observation.alerts:
+                    metrics.alerts.labels(alert.rule.id, alert.severity, alert.status).inc()
             metrics.dedup_index_bands.set(len(derived.index.bands))
-            started = time.perf_counter()
-            observation = pipeline.alert(article, alert_state)
-            metrics.stage_seconds.labels("alert").observe(time.perf_counter() - started)
-            if observation.late:
-                metrics.late_articles.inc()
-            for topic, message in observation.messages():
-                record = message | {"emitted_at": utc_iso(datetime.now(UTC))}
-                await alert_topics[topic].send(key=message["alert_id"].encode(), value=orjson.dumps(record))
-            for alert in observation.alerts:
-                metrics.alerts.labels(alert.rule.id, alert.severity, alert.status).inc()
             metrics.alert_active_keys.set(len(alert_state.get("active") or ()))
 
     setup_sensor(app, name_prefix="sahelwatch_faust")
@@ -265,14 +266,6 @@ def _health_state(app: faust.App) -> dict[str, Any]:
 def _processing_error(exc: Exception, article_id: str) -> Rejected:
     log.exception("could not send a prepared article; sending it to the dead-letter topic")
     return Rejected("processing_error", f"{type(exc).__name__}: {exc}", article_id)
-
-
-def _signature(headers: Any, article: TaggedArticle) -> Signature | None:
-    """The signature the intake sent along; computed here for a record without one (an older worker's)."""
-    for name, value in headers or ():
-        if name == MINHASH:
-            return Signature.from_bytes(value) if value else None
-    return minhash(article)
 
 
 def _origin(message: Any) -> Origin:
