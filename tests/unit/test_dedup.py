@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import itertools
+import os
+import subprocess
+import sys
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -10,6 +13,7 @@ from typing import Any
 import pytest
 
 from sahelwatch.core.dedup import Candidate, Deduplicator, Index, body_fingerprint, build_index
+from sahelwatch.core.dedup import minhash as minhash_module
 from sahelwatch.core.dedup.minhash import signature
 
 T0 = datetime(2023, 8, 10, 12, tzinfo=UTC)
@@ -395,3 +399,25 @@ def test_a_state_written_before_story_records_carried_their_url_still_finds_copi
     assert by_url.duplicate is not None and (by_url.duplicate.kind, by_url.duplicate.matched_on) == ("update", "url")
     assert by_body.duplicate is not None and by_body.duplicate.matched_on == "body_sha256"
     assert by_body.story_sources == ("a.example", "b.example", "c.example")
+
+
+STABLE_TEXT = " ".join(f"Niamey word{i % 37} junta{i % 11} ECOWAS{i % 5}" for i in range(40))
+
+
+def test_signatures_do_not_depend_on_the_process_or_on_the_token_memo(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Stored signatures are compared with new ones after restarts and in other workers."""
+    code = (
+        "from sahelwatch.core.dedup.minhash import signature; import sys; "
+        f"sys.stdout.write(signature({STABLE_TEXT!r}).to_bytes().hex())"
+    )
+    other = subprocess.run(
+        [sys.executable, "-c", code], env=os.environ | {"PYTHONHASHSEED": "12345"}, capture_output=True, text=True
+    )
+    here = minhash_module.signature(STABLE_TEXT)
+    assert here is not None
+    assert other.stdout == here.to_bytes().hex()
+    monkeypatch.setattr(minhash_module, "TOKEN_MEMO_SIZE", 3)  # cleared again and again while hashing
+    monkeypatch.setattr(minhash_module, "_token_hashes", {})
+    again = minhash_module.signature(STABLE_TEXT)
+    assert again is not None
+    assert again.to_bytes() == here.to_bytes()
