@@ -568,7 +568,7 @@ def main() -> int:
     if not CORPUS.is_file():
         print(f"stream bench skipped: the background corpus is not at {CORPUS}")
         return 0
-    folder = args.out.parent / "stream-run"
+    folder = ROOT / ".local" / "bench" / "stream-run"  # worker stores and logs, wherever the figures go
     shutil.rmtree(folder, ignore_errors=True)
     folder.mkdir(parents=True)
     inputs = workload(args.articles)

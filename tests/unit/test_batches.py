@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from sahelwatch.streaming.batches import batches
+from sahelwatch.streaming.batches import batches, each_event
 
 
 class Event:
@@ -158,3 +158,51 @@ def test_once_the_worker_stops_nothing_more_is_handed_out_or_acknowledged() -> N
     handed, acked = asyncio.run(run())
     assert handed == [[0, 1], [2, 3]]  # the loop ended by itself: nothing after the signal
     assert acked == [0, 1]  # the batch handled as the worker stopped is not acknowledged
+
+
+def test_each_event_is_acknowledged_once_handled_and_not_when_its_handling_is_cancelled() -> None:
+    """The dedup stage handles a record of several articles: a worker stopping cancels it halfway, and the
+    record must then stay unacknowledged, or the articles it had not reached are committed unseen."""
+
+    async def run() -> tuple[list[int], list[int], list[int]]:
+        stream = Stream()
+        stream.arrive(0, 1, 2)
+        handled: list[int] = []
+        acked_before: list[int] = []
+        reached = asyncio.Event()
+
+        async def agent() -> None:
+            async for event in each_event(stream, never):  # type: ignore[arg-type]
+                acked_before.append(len(stream.acked))
+                if event.number == 1:
+                    reached.set()
+                    await asyncio.sleep(10)  # cancelled here, halfway through
+                handled.append(event.number)
+
+        task = asyncio.ensure_future(agent())
+        await reached.wait()
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        await asyncio.sleep(0)  # a generator left behind would be finalised by now
+        return handled, acked_before, stream.acked
+
+    handled, acked_before, acked = asyncio.run(run())
+    assert handled == [0]
+    assert acked_before == [0, 1]  # the first acknowledged only after its handling
+    assert acked == [0]  # the cancelled one stays unacknowledged
+
+
+def test_each_event_stops_without_acknowledging_once_the_worker_stops() -> None:
+    async def run() -> tuple[list[int], list[int]]:
+        stream = Stream()
+        stream.arrive(*range(4))
+        signal = asyncio.Event()
+        handled: list[int] = []
+        async for event in each_event(stream, signal.is_set):  # type: ignore[arg-type]
+            handled.append(event.number)
+            if event.number == 1:
+                signal.set()  # the signal comes while the second is handled
+        return handled, stream.acked
+
+    assert asyncio.run(run()) == ([0, 1], [0])

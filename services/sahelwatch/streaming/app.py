@@ -34,7 +34,7 @@ from sahelwatch.core.intake import Rejected
 from sahelwatch.core.model import DeadLetter, Origin, TaggedArticle, utc_iso
 from sahelwatch.core.tagging.knowledge import default_knowledge
 from sahelwatch.streaming import article_batch, metrics
-from sahelwatch.streaming.batches import batches
+from sahelwatch.streaming.batches import batches, each_event
 from sahelwatch.streaming.consumer import use_short_fetch_wait
 from sahelwatch.streaming.credentials import faust_credentials
 from sahelwatch.streaming.prepare_pool import Prepared, PreparePool
@@ -161,7 +161,7 @@ def create_app(settings: Settings) -> faust.App:
 
     @app.agent(sequenced, name="dedup", concurrency=1)
     async def dedup(stream: StreamT[bytes]) -> None:
-        async for event in stream.events():
+        async for event in each_event(stream, stopping=lambda: app.should_stop):
             for article, signature in article_batch.decode(event.value, event.message.headers):
                 if derived.stale:  # events flow only once the table is recovered, so it is complete here
                     derived.index, derived.stale = build_index(dedup_index), False

@@ -1,4 +1,5 @@
-"""A stream's events in batches, each acknowledged only once the batch has been handled.
+"""A stream's events, each acknowledged only once it has been handled: in batches for the intake, one at
+a time for the dedup stage.
 
 Faust's ``Stream.take_events`` fills its batch from a background reader and, when
 the batch has been handled, acknowledges every event then in the batch's list,
@@ -9,6 +10,13 @@ never reached the dedup topic. Here the reader hands events over through a
 bounded queue, so an event is acknowledged only after it has been handed out
 and handled, and what is still queued when the worker stops is read again by
 whichever worker takes its partition over.
+
+Faust's own ``Stream.events`` acknowledges an event in a ``finally`` block, so
+also when the agent handling it is cancelled as the worker stops: the dedup
+stage, stopped halfway through a record of several articles, had the record
+acknowledged and committed, and the articles it had not reached were lost (the
+join-and-leave test, in CI, twice in a row). ``each_event`` acknowledges only
+what was handled to the end.
 """
 
 from __future__ import annotations
@@ -58,6 +66,23 @@ async def batches(stream: StreamT[Any], size: int, stopping: Callable[[], bool])
         reader.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await reader
+
+
+async def each_event(stream: StreamT[Any], stopping: Callable[[], bool]) -> AsyncIterator[EventT[Any]]:
+    """The stream's events one by one, each acknowledged once the body of the caller's ``async for`` has
+    finished with it; not when the body raised or was cancelled, nor once ``stopping()`` (see ``batches``).
+
+    The events are read in the caller's task, so Faust's current event, which a table write needs to
+    find its changelog partition, is the one being handled.
+    """
+    manual = stream.noack()  # type: ignore[attr-defined]  # on Stream, not in StreamT
+    async for event in manual.events():
+        if stopping():
+            return
+        yield event
+        if stopping():
+            return
+        await manual.ack(event)
 
 
 async def _next(queue: asyncio.Queue[EventT[Any]], reader: asyncio.Future[None]) -> EventT[Any] | None:
