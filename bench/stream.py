@@ -514,14 +514,15 @@ def latency(
             time.sleep(0.5)
         time.sleep(1)  # an article's alerts are sent right after it
     sent = {key: ts for key, ts, _ in broker.read(settings.topics.raw)}
-    measured_from = min(sent.values()) + warm_up * 1000
+    first = min(sent.values())
+    measured_from = first + warm_up * 1000
     to_tagged: list[float] = []
     cold: list[float] = []
-    timeline = []  # (ms since the first publish, latency): where in a run the tail happens
+    timeline: list[tuple[int, int]] = []  # (ms since the first publish, latency): where in a run the tail happens
     for key, ts, _ in broker.read(settings.topics.tagged):
         (to_tagged if sent[key] >= measured_from else cold).append(float(ts - sent[key]))
-        timeline.append(f"{sent[key] - min(sent.values())}\t{ts - sent[key]}\n")
-    (folder / f"latency{name}-to-tagged.tsv").write_text("".join(sorted(timeline, key=lambda row: int(row.split()[0]))))
+        timeline.append((sent[key] - first, ts - sent[key]))
+    (folder / f"latency{name}-to-tagged.tsv").write_text("".join(f"{at}\t{ms}\n" for at, ms in sorted(timeline)))
     lateness = timedelta(seconds=load_rules().allowed_lateness)
     to_alert = []
     for _, ts, value in broker.read(*settings.topics.alerts()):
