@@ -11,6 +11,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from sahelwatch.core.dedup import Candidate, Deduplicator, Index, body_fingerprint, build_index
 from sahelwatch.core.dedup import minhash as minhash_module
@@ -404,7 +406,7 @@ def test_a_state_written_before_story_records_carried_their_url_still_finds_copi
 STABLE_TEXT = " ".join(f"Niamey word{i % 37} junta{i % 11} ECOWAS{i % 5}" for i in range(40))
 
 
-def test_signatures_do_not_depend_on_the_process_or_on_the_token_memo(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_signatures_do_not_depend_on_the_process() -> None:
     """Stored signatures are compared with new ones after restarts and in other workers."""
     code = (
         "from sahelwatch.core.dedup.minhash import signature; import sys; "
@@ -416,8 +418,27 @@ def test_signatures_do_not_depend_on_the_process_or_on_the_token_memo(monkeypatc
     here = minhash_module.signature(STABLE_TEXT)
     assert here is not None
     assert other.stdout == here.to_bytes().hex()
-    monkeypatch.setattr(minhash_module, "TOKEN_MEMO_SIZE", 3)  # cleared again and again while hashing
-    monkeypatch.setattr(minhash_module, "_token_hashes", {})
-    again = minhash_module.signature(STABLE_TEXT)
-    assert again is not None
-    assert again.to_bytes() == here.to_bytes()
+
+
+WORD = st.text(st.characters(blacklist_categories=("Cs",)), min_size=1, max_size=300).filter(
+    lambda w: not any(c.isspace() for c in w)
+)
+SPACES = " \t\n\v\f\r\x1c\x1f\x85\xa0\u1680\u2000\u200a\u2028\u2029\u202f\u205f\u3000"  # ASCII and not
+SPACE = st.text(st.sampled_from(SPACES), min_size=1)
+
+
+@given(words=st.lists(WORD, max_size=30), spaces=st.lists(SPACE, min_size=31, max_size=31))
+@settings(max_examples=300, deadline=None)
+def test_a_word_hashes_the_same_whatever_surrounds_it(words: list[str], spaces: list[str]) -> None:
+    """Words are what ``str.split()`` makes of the text, whatever the spaces between them and at its
+    ends (ASCII or not), and a word's hash depends only on the word, even past 256 bytes."""
+    text = spaces[0] + "".join(word + space for word, space in zip(words, spaces[1:], strict=False))
+    alone = [int(minhash_module._word_hashes(word)[0]) for word in text.split()]
+    assert minhash_module._word_hashes(text).tolist() == alone
+    assert len(set(alone)) == len(set(text.split()))  # distinct words, distinct hashes
+
+
+def test_words_that_differ_only_past_their_256th_byte_or_by_a_swap_hash_apart() -> None:
+    long = "x" * 300
+    hashes = {int(minhash_module._word_hashes(w)[0]) for w in (long + "a", long + "b", "ab", "ba", "niger", "nigeria")}
+    assert len(hashes) == 6

@@ -71,8 +71,8 @@ class BandIndex:
     def candidates(self, keys: list[int], horizon: float) -> list[str]:
         """The stories of each key's bucket, live at ``horizon`` (published at or after it), key by key."""
         wanted = np.array(keys, dtype=np.uint64)
-        low = np.searchsorted(self._keys, wanted, side="left").tolist()
-        high = np.searchsorted(self._keys, wanted, side="right").tolist()
+        low = self._keys.searchsorted(wanted, side="left").tolist()
+        high = self._keys.searchsorted(wanted, side="right").tolist()
         found: list[str] = []
         for key, start, end in zip(keys, low, high, strict=True):
             serials: list[int] = self._serials[start:end].tolist() if end > start else []

@@ -140,9 +140,10 @@ class Deduplicator:
         watermark = self._index.watermark
         self._horizon = -float("inf") if watermark is None else watermark - self._retention
         sig = article.signature
-        duplicate = self._match(article, sig, own)
+        bands = sig.band_keys() if sig is not None else []  # once: a first occurrence is indexed by the same keys
+        duplicate = self._match(article, sig, bands, own)
         if duplicate is None:
-            self._open_story(article, sig, now, own)
+            self._open_story(article, sig, bands, now, own)
             verdict = Verdict(None, article.id, (article.source,))
         else:
             verdict = Verdict(duplicate, duplicate.of, self._join_story(duplicate, article, now))
@@ -194,7 +195,9 @@ class Deduplicator:
         if watermark is None or step > watermark:
             self._state["meta:watermark"] = self._index.watermark = step
 
-    def _match(self, article: Candidate, sig: Signature | None, own: dict[str, Any] | None) -> Duplicate | None:
+    def _match(
+        self, article: Candidate, sig: Signature | None, bands: list[int], own: dict[str, Any] | None
+    ) -> Duplicate | None:
         own_story = article.id if own is not None and own["t"] >= self._horizon else None
         identities: tuple[tuple[MatchedOn, str], ...] = (("id", article.id), ("url", article.canonical_url))
         for matched_on, identity in identities:
@@ -210,12 +213,12 @@ class Deduplicator:
             story_id = self._live_story("body_sha256", article.body_sha256)
             if story_id is not None:
                 return Duplicate(story_id, "exact", "body_sha256", 1.0)
-        return self._near(sig, article.body) if sig is not None else None
+        return self._near(sig, bands, article.body) if sig is not None else None
 
-    def _near(self, sig: Signature, body: str) -> Duplicate | None:
+    def _near(self, sig: Signature, bands: list[int], body: str) -> Duplicate | None:
         best: tuple[float, str] | None = None
         seen: set[str] = set()
-        for story_id in self._index.bands.candidates(sig.band_keys(), self._horizon):
+        for story_id in self._index.bands.candidates(bands, self._horizon):
             if story_id in seen:
                 continue
             seen.add(story_id)
@@ -260,7 +263,9 @@ class Deduplicator:
             return owner
         return None
 
-    def _open_story(self, article: Candidate, sig: Signature | None, now: float, own: dict[str, Any] | None) -> None:
+    def _open_story(
+        self, article: Candidate, sig: Signature | None, bands: list[int], now: float, own: dict[str, Any] | None
+    ) -> None:
         story: dict[str, Any] = {
             "sha": article.body_sha256,
             "url": article.canonical_url,
@@ -278,7 +283,7 @@ class Deduplicator:
         self._index.remember(article.id, story)
         if sig is not None:
             self._index.signatures[article.id] = sig.to_bytes()
-            self._index.bands.add(article.id, now, sig.band_keys())
+            self._index.bands.add(article.id, now, bands)
 
     def _write(self, key: str, value: Any, when: float) -> None:
         self._state[key] = value

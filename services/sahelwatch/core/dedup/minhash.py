@@ -8,11 +8,12 @@ by containment, which MinHash with the set sizes can estimate.
 
 from __future__ import annotations
 
-import zlib
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 LEAD_SHINGLES = 30  # the opening words: where two pages sharing site furniture still differ
 NUM_PERM = 64
@@ -26,8 +27,10 @@ _B = _rng.integers(0, 2**63, size=NUM_PERM, dtype=np.uint64)
 _MIX = (np.uint64(0x9E3779B97F4A7C15), np.uint64(0xC2B2AE3D27D4EB4F), np.uint64(0x165667B19E3779F9))
 _BAND_MIX = _rng.integers(1, 2**63, size=ROWS + 1, dtype=np.uint64) | np.uint64(1)
 _BAND_NUMBERS = np.arange(BANDS, dtype=np.uint64)
-TOKEN_MEMO_SIZE = 100_000  # words of a few weeks of news; about 20 MB, cleared when full
-_token_hashes: dict[str, int] = {}
+_POWERS = np.array([pow(0x100000001B3, place, 2**64) for place in range(256)], dtype=np.uint64)
+_ASCII_SPACE = np.zeros(256, dtype=bool)
+_ASCII_SPACE[[ord(c) for c in " \t\n\v\f\r\x1c\x1d\x1e\x1f"]] = True  # str.isspace() below 128
+_UNICODE_SPACE = re.compile("[\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]")  # and above
 _EMPTY = np.zeros(0, dtype=np.uint64)
 
 
@@ -105,9 +108,11 @@ def signature(text: str) -> Signature | None:
     ordered, shingles = _shingles(text)
     if len(shingles) < MIN_SHINGLES:
         return None
-    permuted = (shingles[:, None] * _A[None, :] + _B[None, :]) >> np.uint64(32)
+    permuted = np.multiply.outer(_A, shingles)  # in place from here: three passes over one array, not three arrays
+    permuted += _B[:, None]
+    permuted >>= np.uint64(32)
     return Signature(
-        values=permuted.min(axis=0).astype(np.uint32),
+        values=permuted.min(axis=1).astype(np.uint32),
         shingles=len(shingles),
         lead=ordered[:LEAD_SHINGLES].astype(np.uint32),
         shingle_set=shingles,
@@ -116,27 +121,47 @@ def signature(text: str) -> Signature | None:
 
 def _shingles(text: str) -> tuple[np.ndarray, np.ndarray]:
     """The text's word 3-gram hashes in text order, and as a sorted set."""
-    tokens = text.casefold().split()  # punctuation stays on words: copies keep it too, and splitting is fast
-    if len(tokens) < MIN_SHINGLES + 2:
+    hashes = _word_hashes(text.casefold())  # punctuation stays on words: copies keep it too
+    if len(hashes) < MIN_SHINGLES + 2:
         return _EMPTY, _EMPTY
-    hashes = np.array(_token_hashes_of(tokens), dtype=np.uint64)
     ordered = (hashes[:-2] * _MIX[0] + hashes[1:-1] * _MIX[1] + hashes[2:] * _MIX[2]) >> np.uint64(32)
     shingles = np.sort(ordered)
     return ordered, shingles[np.concatenate(([True], shingles[1:] != shingles[:-1]))]  # np.unique, without its overhead
 
 
-def _token_hashes_of(tokens: list[str]) -> list[int]:
-    """Stable 32-bit token hashes (Python's own hash() differs between processes), memoised.
+def _word_hashes(text: str) -> npt.NDArray[np.uint64]:
+    """A stable 64-bit hash of each word of ``str.split()``, computed on the text's UTF-8 bytes at once.
 
-    A memo lookup a token, and a call only for a new one (or one whose hash is 0): a third
-    faster than finding the new tokens with a set difference first.
+    Splitting made a string object a word, and hashing looked each one up in a
+    memo: 150 of the 270 µs a signature took. Here a word's hash is a polynomial
+    of its bytes (``_POWERS`` by the byte's place in the word, the 256th place
+    wrapping to the first), mixed; no string per word, and the same in every
+    process. UTF-8 never puts an ASCII byte inside another character, so ASCII
+    spaces are found byte by byte; a text with other Unicode spaces is split by
+    Python first.
     """
-    known = _token_hashes.get
-    return [known(token) or _token_hash(token) for token in tokens]
-
-
-def _token_hash(token: str) -> int:
-    if len(_token_hashes) >= TOKEN_MEMO_SIZE:
-        _token_hashes.clear()
-    value = _token_hashes[token] = zlib.crc32(token.encode())
-    return value
+    if not text.isascii() and _UNICODE_SPACE.search(text):
+        text = " ".join(text.split())
+    data = np.frombuffer(text.encode(), dtype=np.uint8)
+    if not len(data):
+        return _EMPTY
+    space = _ASCII_SPACE[data]
+    first = np.empty_like(space)  # the first byte of each word
+    first[0] = True
+    first[1:] = space[:-1]
+    first &= ~space
+    starts = np.flatnonzero(first)
+    if not len(starts):
+        return _EMPTY
+    word = np.cumsum(first)
+    word -= 1  # each byte's word; a space counts with the word before it, and adds nothing
+    place = np.arange(len(data)) - starts[word]
+    place &= 255
+    terms = _POWERS[place]
+    terms *= data + np.uint64(1)
+    terms[space] = 0
+    hashes = np.add.reduceat(terms, starts)
+    hashes ^= hashes >> np.uint64(33)  # the finaliser of MurmurHash3: every bit of a word moves the top 32
+    hashes *= np.uint64(0xFF51AFD7ED558CCD)
+    hashes ^= hashes >> np.uint64(33)
+    return hashes
