@@ -17,7 +17,7 @@ import mode.loop
 import orjson
 from faust.types import StreamT
 
-from sahelwatch.streaming.app import KAFKA_TUNING
+from sahelwatch.streaming.app import INPUT_BUFFER, KAFKA_TUNING
 from sahelwatch.streaming.consumer import use_short_fetch_wait
 
 mode.loop.use("uvloop")  # as the sahelwatch worker does
@@ -33,7 +33,12 @@ app = faust.App(
 )
 use_short_fetch_wait(app.transport)
 source = app.topic(
-    os.environ["PASSTHROUGH_IN"], key_type=bytes, value_type=bytes, key_serializer="raw", value_serializer="raw"
+    os.environ["PASSTHROUGH_IN"],
+    key_type=bytes,
+    value_type=bytes,
+    key_serializer="raw",
+    value_serializer="raw",
+    maxsize=INPUT_BUFFER,
 )
 sink = app.topic(
     os.environ["PASSTHROUGH_OUT"], key_type=bytes, value_type=bytes, key_serializer="raw", value_serializer="raw"

@@ -37,9 +37,13 @@ def normalize_text(text: str) -> str:
     text = _ODD.sub(lambda m: _REPLACEMENTS[m.group()], text.replace("\r\n", "\n"))
     if "«" in text or "»" in text:
         text = _GUILLEMETS.sub('"', text)
-    text = _SPACES.sub(" ", text)
-    text = _LINE_EDGES.sub("\n", text)
-    return _BLANK_LINES.sub("\n\n", text).strip()
+    if "  " in text:  # each substitution only where it has something to do: a scan for a space
+        text = _SPACES.sub(" ", text)  # by the regex engine took 40 µs on a 3,000-character body
+    if " \n" in text or "\n " in text:
+        text = _LINE_EDGES.sub("\n", text)
+    if "\n\n\n" in text:
+        text = _BLANK_LINES.sub("\n\n", text)
+    return text.strip()
 
 
 def normalize_line(text: str) -> str:
