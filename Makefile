@@ -12,7 +12,7 @@ help:
 	@echo "make demo     start Kafka and a worker, publish the sample articles, show what comes out, stop"
 	@echo "make test     unit tests, then integration tests on the real local broker"
 	@echo "make lint     ruff and mypy"
-	@echo "make bench    measure cleaning, dedup, tagging, alerts, and end-to-end speed on the local broker (.local/bench/)"
+	@echo "make bench    measure cleaning, dedup, tagging, alerts, end-to-end speed and table recovery on the local broker (.local/bench/)"
 	@echo "make profile  sample one worker with py-spy while it drains 20,000 articles"
 	@echo "make kafka-up / kafka-down   the local Kafka 3.9.1 broker (127.0.0.1:9092)"
 	@echo "make worker   run a worker in the foreground against the local broker"
@@ -59,6 +59,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/alerts.py
 	$(KAFKA) fetch
 	deploy/with-kafka.sh $(BIN)/python bench/stream.py
+	deploy/with-kafka.sh $(BIN)/python bench/recovery.py
 
 profile: $(STAMP)
 	$(KAFKA) fetch
