@@ -5,9 +5,8 @@ reads the dedup and alert changelogs back before it serves (``/health`` says
 ``recovering`` until then). This runs a worker over ``--articles`` articles of
 the bench workload, stops it, deletes its store, starts it again and prints the
 seconds until ``/health`` is ready. Run on the local broker
-(``deploy/with-kafka.sh .venv/bin/python bench/recovery.py``); its topics are
-named after a fresh run id and left on the broker (``deploy/kafka/kafka.sh reset``
-clears them).
+(``deploy/with-kafka.sh .venv/bin/python bench/recovery.py``), with the topics,
+workers and workload of ``bench/stream.py``.
 """
 
 from __future__ import annotations
@@ -15,81 +14,51 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
-import signal
-import subprocess
+import sys
 import time
-import urllib.request
 import uuid
-from dataclasses import replace
 
-from stream import ROOT, SAHELWATCH, free_port, publish, worker_env, workload  # bench/stream.py, next to this file
-
-from sahelwatch.config import Settings, Topics
+from stream import CORPUS, ROOT, SAHELWATCH, Broker, Process, free_port, outputs, publish, worker_env, workload
 
 
-def main() -> None:
+def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--articles", type=int, default=30_000, help="articles processed before the store is deleted")
-    parser.add_argument("--broker", default="127.0.0.1:9092")
+    parser.add_argument("--broker", default=os.environ.get("SAHELWATCH_BROKER", "127.0.0.1:9092"))
     args = parser.parse_args()
-
-    run = uuid.uuid4().hex[:8]
-    defaults = Settings()
-    topics = Topics(
-        **{name: f"recovery-{run}-{getattr(defaults.topics, name)}" for name in Topics.__dataclass_fields__}
-    )
-    settings = replace(defaults, topics=topics)
-    store = ROOT / ".local" / "bench" / f"recovery-{run}"
-    port = free_port()
-    env = os.environ | worker_env(args.broker, settings, f"recovery-{run}", store, port)
-    subprocess.run([SAHELWATCH, "topics", "create"], env=env, check=True, capture_output=True)
-    publish(args.broker, topics.raw, workload(args.articles))
-    log = (store.parent / f"recovery-{run}.log").open("w")
-
-    worker = subprocess.Popen([SAHELWATCH, "worker"], env=env, stdout=log, stderr=subprocess.STDOUT)
-    while _outputs(port) < 0.98 * args.articles:  # the scenario articles' duplicates and late ones aside
-        _check(worker)
-        time.sleep(1)
-    time.sleep(5)  # the last changelog writes and the commit
-    _stop(worker)
-    shutil.rmtree(store)
-
-    started = time.perf_counter()
-    worker = subprocess.Popen([SAHELWATCH, "worker"], env=env, stdout=log, stderr=subprocess.STDOUT)
-    while not _ready(port):
-        _check(worker)
-        time.sleep(0.1)
-    seconds = time.perf_counter() - started
-    _stop(worker)
-    shutil.rmtree(store, ignore_errors=True)
-    print(f"store deleted after {args.articles:,} articles: ready again in {seconds:.1f} s (start-up included)")
-
-
-def _outputs(port: int) -> float:
+    if not CORPUS.is_file():
+        print(f"recovery bench skipped: the background corpus is not at {CORPUS}")
+        return 0
+    folder = ROOT / ".local" / "bench" / "recovery-run"
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    inputs = workload(args.articles)
+    broker = Broker(args.broker, uuid.uuid4().hex[:6])
     try:
-        text = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=2).read().decode()
-    except OSError:
-        return 0.0
-    return sum(float(line.split()[-1]) for line in text.splitlines() if line.startswith("sahelwatch_articles_output"))
-
-
-def _ready(port: int) -> bool:
-    try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=2) as response:
-            return bool(response.status == 200)
-    except OSError:
-        return False
-
-
-def _check(worker: subprocess.Popen[bytes]) -> None:
-    if worker.poll() is not None:
-        raise SystemExit(f"the worker exited with {worker.returncode}")
-
-
-def _stop(worker: subprocess.Popen[bytes]) -> None:
-    worker.send_signal(signal.SIGTERM)
-    worker.wait(60)
+        settings = broker.topics("recovery")
+        publish(broker.address, settings.topics.raw, inputs)
+        port = free_port()
+        env = worker_env(broker.address, settings, broker.app_id("recovery"), folder / "store", port)
+        worker = Process([SAHELWATCH, "worker"], env, port, folder / "worker.log")
+        try:
+            while broker.count(*outputs(settings)) < len(inputs):
+                worker.ready()  # started, and still running
+                time.sleep(1)
+        finally:
+            worker.stop()
+        shutil.rmtree(folder / "store")
+        started = time.perf_counter()
+        worker = Process([SAHELWATCH, "worker"], env, port, folder / "worker.log")
+        try:
+            worker.ready()
+            seconds = time.perf_counter() - started
+        finally:
+            worker.stop()
+    finally:
+        broker.cleanup()
+    print(f"store deleted after {len(inputs):,} articles: ready again in {seconds:.1f} s (start-up included)")
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())
