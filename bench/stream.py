@@ -338,15 +338,19 @@ def cpu_snapshot(process: Process) -> dict[str, float]:
     spent = {"machine": machine_cpu_seconds(), **process.cpu_seconds()}
     spent["worker event-loop thread"] = _stat_cpu_seconds(f"/proc/{process.popen.pid}/task/{process.popen.pid}/stat")
     spent["bench (publisher)"] = _stat_cpu_seconds("/proc/self/stat")
-    brokers = [p for p in Path("/proc").glob("[0-9]*") if b"kafka.Kafka" in _read_bytes(p / "cmdline")]
-    spent["broker"] = sum(_stat_cpu_seconds(str(p / "stat")) for p in brokers)
+    spent["broker"] = broker_cpu_seconds()
     return spent
 
 
-def _read_bytes(path: Path) -> bytes:
+def broker_cpu_seconds() -> float:
+    """CPU seconds so far of the local Kafka broker's process (found by its main class)."""
+    return sum(_stat_cpu_seconds(str(p / "stat")) for p in Path("/proc").glob("[0-9]*") if _is_broker(p))
+
+
+def _is_broker(process: Path) -> bool:
     with contextlib.suppress(OSError):
-        return path.read_bytes()
-    return b""
+        return b"kafka.Kafka" in (process / "cmdline").read_bytes()
+    return False
 
 
 def _stat_cpu_seconds(path: str) -> float:
@@ -398,7 +402,7 @@ def drain_rate(broker: Broker, outputs: tuple[str, ...], total: int, processes: 
     while not samples or samples[-1][1] < total:
         if time.monotonic() > deadline:
             raise SystemExit(f"only {samples[-1][1]} of {total} outputs by the deadline")
-        cpu: dict[str, float] = {"machine": machine_cpu_seconds()}
+        cpu: dict[str, float] = {"machine": machine_cpu_seconds(), "broker": broker_cpu_seconds()}
         for process in processes:
             for role, seconds in process.cpu_seconds().items():
                 cpu[role] = cpu.get(role, 0.0) + seconds
@@ -412,7 +416,7 @@ def drain_rate(broker: Broker, outputs: tuple[str, ...], total: int, processes: 
     spent = {role: (high[2].get(role, 0.0) - low[2].get(role, 0.0)) / articles * 1e6 for role in high[2]}
     return {
         "articles_per_s": round(articles / (high[0] - low[0]), 1),
-        "cpu_us_per_article": round(sum(us for role, us in spent.items() if role != "machine"), 1),
+        "cpu_us_per_article": round(sum(us for role, us in spent.items() if role not in ("machine", "broker")), 1),
         "cpu_us_per_article_by_process": {role: round(us, 1) for role, us in sorted(spent.items())},
         "seconds_first_to_last_output": round(samples[-1][0] - first[0], 1),
         "peak_pss_mib": round(peak_pss, 1),
