@@ -16,9 +16,10 @@ Runs, one after the other on the same broker and data:
   between 10% and 90% of the outputs, so start-up and the tail are left out. The same
   for a passthrough Faust agent (``bench/passthrough.py``: consume, decode, produce),
   the ceiling, and for two workers in one group.
-- the worker's peak RSS, CPU time per article (between 10% and 90% too), per-stage
-  time (its own histograms), its table store on disk and its internal topics on the
-  broker after the single-worker run; with ``--profile``, py-spy samples of it.
+- the worker's peak RSS, its CPU time and the broker's per article (between 10% and
+  90% too), per-stage time (its own histograms), its table store on disk and its
+  internal topics on the broker after the single-worker run; with ``--profile``,
+  py-spy samples of it.
 - latency: a fresh worker fed at fixed rates (50, 100 and 200 articles/s by default),
   for a warm-up (5 s by default) and then the measured time (30 s); the articles sent
   during the warm-up are reported apart, as the cold start. To tagged: the broker's
@@ -26,7 +27,9 @@ Runs, one after the other on the same broker and data:
   input (both stamped by this machine's clock, in ms).
   To alert: the alert's append time minus the send time of the first article
   published after the alert's window could be judged (its end plus the rules'
-  allowed lateness), i.e. the moment the alert became knowable.
+  allowed lateness), i.e. the moment the alert became knowable. And where the two
+  cores went over the measured time: the machine, the worker (its event-loop thread
+  apart), its pool, the broker and the bench's publisher, in percent of a core.
 
 Every topic and consumer group the bench makes is deleted at the end.
 """
