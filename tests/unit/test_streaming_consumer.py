@@ -1,9 +1,11 @@
-"""The worker's Kafka consumer waits at most FETCH_WAIT_MS at the broker (Faust's own is 1.5 s)."""
+"""The worker's Kafka consumer waits at most FETCH_WAIT_MS at the broker (Faust's own is 1.5 s), delivers
+records fetched again below the last offset read, and keeps the buffered records of its own partitions when
+flow resumes."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from types import SimpleNamespace
 
 import faust
@@ -64,3 +66,47 @@ def test_a_record_fetched_again_below_the_last_offset_read_is_still_delivered(ap
         return offsets
 
     assert app.loop.run_until_complete(delivered()) == [5, 6, 7, 5, 6]
+
+
+def _kept_after(app: faust.App, empty: Callable[[], None]) -> list[tuple[int, int]]:
+    """(partition, offset) of the events left in a stream buffer of partitions 0 to 2 emptied by ``empty``,
+    with partitions 0 and 1 assigned to the worker."""
+
+    def event(partition: int, offset: int) -> SimpleNamespace:
+        return SimpleNamespace(message=SimpleNamespace(tp=TP("articles.raw", partition), offset=offset))
+
+    async def run() -> list[tuple[int, int]]:
+        consumer = app.consumer
+        original = consumer.assignment
+        consumer.assignment = lambda: {TP("articles.raw", 0), TP("articles.raw", 1)}  # type: ignore[method-assign]
+        try:
+            buffer = app.FlowControlQueue(maxsize=8, clear_on_resume=True)
+            for partition, offset in [(0, 5), (2, 9), (1, 3), (0, 6)]:
+                buffer.put_nowait(event(partition, offset))
+            empty()
+            left = []
+            while not buffer.empty():
+                item = buffer.get_nowait()
+                left.append((item.message.tp.partition, item.message.offset))
+            return left
+        finally:
+            consumer.assignment = original  # type: ignore[method-assign]
+
+    return app.loop.run_until_complete(run())
+
+
+def test_resuming_keeps_the_buffered_records_of_assigned_partitions_in_order(app: faust.App) -> None:
+    """Faust empties the buffers on resuming after seeking to the committed offsets, and what was fetched in
+    between was lost (see buffers.py): the worker's own partitions keep theirs."""
+    assert _kept_after(app, app.flow_control.resume) == [(0, 5), (1, 3), (0, 6)]
+
+
+def test_a_rebalance_starting_empties_the_buffers_as_faust_does(app: faust.App) -> None:
+    def suspend_and_clear() -> None:
+        app.flow_control.suspend()
+        app.flow_control.clear()
+
+    try:
+        assert _kept_after(app, suspend_and_clear) == []
+    finally:
+        app.flow_control.resume()

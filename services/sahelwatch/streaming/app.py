@@ -35,6 +35,7 @@ from sahelwatch.core.model import DeadLetter, Origin, TaggedArticle, utc_iso
 from sahelwatch.core.tagging.knowledge import default_knowledge
 from sahelwatch.streaming import article_batch, metrics
 from sahelwatch.streaming.batches import batches, each_event
+from sahelwatch.streaming.buffers import keep_owned_records_on_resume
 from sahelwatch.streaming.consumer import use_short_fetch_wait
 from sahelwatch.streaming.credentials import faust_credentials
 from sahelwatch.streaming.prepare_pool import Prepared, PreparePool
@@ -110,6 +111,7 @@ def create_app(settings: Settings) -> faust.App:
     )
     _serve_only_our_pages(app)
     use_short_fetch_wait(app.transport)
+    keep_owned_records_on_resume(app)
     topics = settings.topics
     raw = _bytes_topic(app, topics.raw, maxsize=INPUT_BUFFER)
     tagged = _bytes_topic(app, topics.tagged)
