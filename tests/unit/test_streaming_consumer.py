@@ -110,3 +110,33 @@ def test_a_rebalance_starting_empties_the_buffers_as_faust_does(app: faust.App) 
         assert _kept_after(app, suspend_and_clear) == []
     finally:
         app.flow_control.resume()
+
+
+def test_the_seek_to_committed_offsets_sends_stream_partitions_with_none_to_their_beginning(app: faust.App) -> None:
+    """aiokafka's seek leaves them where they are, past the records Faust dropped from its buffers as the
+    rebalance started; the changelogs, whose offsets are never committed, stay where they are."""
+    changelog = sorted(app.tables.changelog_topics)[0]
+    committed = {
+        TP("articles.raw", 0): None,
+        TP("articles.raw", 1): 0,
+        TP("articles.raw", 2): 7,
+        TP(changelog, 0): None,
+    }
+    sought: list[TP] = []
+
+    class AIOKafkaConsumer:
+        async def seek_to_committed(self) -> dict[TP, int | None]:
+            return committed
+
+        async def seek_to_beginning(self, *partitions: TP) -> None:
+            sought.extend(partitions)
+
+    thread = app.consumer._thread
+    original = thread._ensure_consumer
+    thread._ensure_consumer = lambda: AIOKafkaConsumer()
+    try:
+        returned = app.loop.run_until_complete(thread._seek_to_committed_or_beginning())
+    finally:
+        thread._ensure_consumer = original
+    assert returned == committed
+    assert sought == [TP("articles.raw", 0), TP("articles.raw", 1)]
