@@ -140,3 +140,13 @@ def test_the_seek_to_committed_offsets_sends_stream_partitions_with_none_to_thei
         thread._ensure_consumer = original
     assert returned == committed
     assert sought == [TP("articles.raw", 0), TP("articles.raw", 1)]
+
+
+def test_resuming_while_the_tables_recover_empties_the_buffers_as_faust_does(app: faust.App) -> None:
+    """Faust resumes flow at the start of a recovery too: a record kept then would be handled before its
+    table is complete."""
+    app.in_recovery = True
+    try:
+        assert _kept_after(app, app.flow_control.resume) == []
+    finally:
+        app.in_recovery = False

@@ -16,8 +16,9 @@ showed 30 to 510 records dropped at nearly every restart.
 Here, emptying a buffer on resuming keeps the records of partitions assigned
 to the worker, in order: the seek may fetch some of them again, and the dedup
 stage recognises a second pass as a redelivery. Only records of partitions the
-worker no longer owns are dropped, as are, on suspending, all of them (Faust
-seeks back to the committed offsets after that).
+worker no longer owns are dropped, as are all of them on suspending (Faust
+seeks back to the committed offsets after that) and on resuming while the
+tables recover.
 """
 
 from __future__ import annotations
@@ -35,7 +36,8 @@ log = logging.getLogger(__name__)
 
 
 class KeepingQueue(ThrowableQueue[Any]):
-    """A stream buffer that, emptied on resuming, keeps the events of the partitions ``assigned()`` returns."""
+    """A stream buffer that, emptied on resuming, keeps the events of the partitions ``assigned()`` returns;
+    with none, it empties as Faust's does."""
 
     def __init__(
         self,
@@ -49,12 +51,12 @@ class KeepingQueue(ThrowableQueue[Any]):
         self._assigned = assigned
 
     def clear(self) -> None:
-        if not self._flow_control.is_active():  # suspending: a rebalance starts
+        owned = self._assigned() if self._flow_control.is_active() else set()  # inactive: a rebalance starts
+        if not owned:
             super().clear()
             return
         # Resuming. Records waiting for room (its putters) were fetched since the suspension, under
         # the current assignment: they are left to come in.
-        owned = self._assigned()
         buffered = self._queue  # type: ignore[attr-defined]  # asyncio.Queue's deque
         kept = [event for event in buffered if _partition(event) in owned]
         if len(kept) < len(buffered):
@@ -68,6 +70,10 @@ def keep_owned_records_on_resume(app: faust.App) -> None:
     """Give the app's streams buffers that keep the records of assigned partitions when flow resumes."""
 
     def assigned() -> Set[TP]:
+        """None while the tables recover: a record kept then would reach the dedup stage before its table
+        is complete. Faust resumes flow at the start of a recovery too, with the stream partitions paused."""
+        if app.in_recovery:
+            return set()
         try:
             return app.consumer.assignment()
         except ConsumerNotStarted:
