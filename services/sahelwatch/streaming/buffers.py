@@ -70,8 +70,8 @@ def keep_owned_records_on_resume(app: faust.App) -> None:
     """Give the app's streams buffers that keep the records of assigned partitions when flow resumes."""
 
     def assigned() -> Set[TP]:
-        """None while the tables recover: a record kept then would reach the dedup stage before its table
-        is complete. Faust resumes flow at the start of a recovery too, with the stream partitions paused."""
+        """No partition while the tables recover: a record kept then would reach the dedup stage before its
+        table is complete. Faust resumes flow at the start of a recovery too, with the stream partitions paused."""
         if app.in_recovery:
             return set()
         try:
