@@ -1,7 +1,8 @@
 """Integration fixtures: the real local broker, and real worker processes.
 
 Each test module gets its own topic names and application id, so runs never
-see each other's messages or state and need no clean-up of the broker.
+see each other's messages or state; the session deletes them from the broker
+when it ends.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from typing import Any
 
 import orjson
 import pytest
-from kafka import KafkaConsumer, KafkaProducer, TopicPartition
+from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
 
 from sahelwatch.config import Settings, load_settings
 
@@ -40,14 +41,35 @@ def free_port() -> int:
         return port
 
 
+#: The run id of every deployment ``make_env`` made in this session: their topics and groups go at its end.
+RUNS: list[str] = []
+
+
 @pytest.fixture(scope="session", autouse=True)
-def broker() -> str:
+def broker() -> Iterator[str]:
     host, port = BROKER.rsplit(":", 1)
     try:
         socket.create_connection((host, int(port)), timeout=3).close()
     except OSError as exc:
         pytest.fail(f"Kafka is not reachable at {BROKER} ({exc}); start it with `make kafka-up` (make test does)")
-    return BROKER
+    yield BROKER
+    delete_deployments(BROKER, RUNS)
+
+
+def delete_deployments(address: str, runs: list[str]) -> None:
+    """The topics of these runs, changelogs and dedup topics too (their consumer groups go with their
+    offsets). Left behind, a few dozen test sessions' thousands of partitions kept the local broker from
+    starting within the 90 s kafka.sh allows it, and ``make demo`` failed."""
+    prefixes = tuple(prefix for run in runs for prefix in (f"t{run}.", f"swtest-{run}-"))
+    if not prefixes:
+        return
+    admin = KafkaAdminClient(bootstrap_servers=address, client_id="test-cleanup")
+    try:
+        topics = [t for t in admin.list_topics() if t.startswith(prefixes)]
+        if topics:
+            admin.delete_topics(topics, timeout_ms=60_000)
+    finally:
+        admin.close()
 
 
 class LocalBroker:
@@ -158,6 +180,7 @@ def env(tmp_path_factory: pytest.TempPathFactory, broker: str) -> Env:
 def make_env(tmp_path_factory: pytest.TempPathFactory, broker: str) -> Env:
     """A deployment of its own: fresh topic names, application id, store and web port."""
     run = uuid.uuid4().hex[:8]
+    RUNS.append(run)
     defaults = Settings().topics  # prefixed defaults: dashboards that match "articles.raw$" see test topics too
     return Env(
         {
