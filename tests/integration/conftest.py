@@ -41,7 +41,7 @@ def free_port() -> int:
         return port
 
 
-#: The run id of every deployment ``make_env`` made in this session: their topics and groups go at its end.
+#: The run id of every deployment ``make_env`` made in this session: their topics are deleted at its end.
 RUNS: list[str] = []
 
 
