@@ -1,6 +1,6 @@
-"""The worker's Kafka consumer waits at most FETCH_WAIT_MS at the broker (Faust's own is 1.5 s), delivers
-records fetched again below the last offset read, and keeps the buffered records of its own partitions when
-flow resumes."""
+"""The worker's Kafka consumer waits at most FETCH_WAIT_MS at the broker (Faust's own is 1.5 s) when a fetch
+leaves some of its partitions out, and IDLE_FETCH_WAIT_MS when it covers them all, delivers records fetched
+again below the last offset read, and keeps the buffered records of its own partitions when flow resumes."""
 
 from __future__ import annotations
 
@@ -10,11 +10,12 @@ from types import SimpleNamespace
 
 import faust
 import pytest
+from aiokafka.protocol.fetch import FetchRequest
 from faust.types import TP
 
 from sahelwatch.config import Settings
 from sahelwatch.streaming.app import create_app
-from sahelwatch.streaming.consumer import FETCH_WAIT_MS
+from sahelwatch.streaming.consumer import FETCH_WAIT_MS, IDLE_FETCH_WAIT_MS, wait_longer_when_nothing_is_left_out
 
 
 @pytest.fixture(scope="module")
@@ -150,3 +151,46 @@ def test_resuming_while_the_tables_recover_empties_the_buffers_as_faust_does(app
         assert _kept_after(app, app.flow_control.resume) == []
     finally:
         app.in_recovery = False
+
+
+def _planned_wait(requested: list[TP], elsewhere: frozenset[TP] = frozenset()) -> int:
+    """The wait of the request a fetcher's plan sends to broker 1, when it covers ``requested`` of the
+    worker's partitions (those in ``elsewhere`` are led by broker 2)."""
+    assigned = {TP("articles.raw", 0), TP("articles.raw", 1), TP("app-dedup", 0), TP("app-dedup-index-changelog", 0)}
+    by_topic: dict[str, list[tuple[int, int, int]]] = {}
+    for tp in requested:
+        by_topic.setdefault(tp.topic, []).append((tp.partition, 0, 1024))
+    request = FetchRequest(FETCH_WAIT_MS, 1, 1024, 0, list(by_topic.items()))
+    fetcher = SimpleNamespace(
+        _get_actions_per_node=lambda assignment: ([(1, request)], {}, 0.5, False, []),
+        _select_read_replica=lambda tp: 2 if tp in elsewhere else 1,
+        _fetch_min_bytes=1,
+        _fetch_max_bytes=1024,
+        _isolation_level=0,
+        _client_rack=None,
+    )
+    wait_longer_when_nothing_is_left_out(fetcher, {"app-dedup-index-changelog"})
+    [(node, planned)], *_ = fetcher._get_actions_per_node(SimpleNamespace(tps=assigned))
+    assert node == 1
+    assert planned.topics == request.topics
+    wait: int = planned._max_wait_ms  # what the request will send; aiokafka has no public reader of it
+    return wait
+
+
+def test_a_fetch_covering_every_stream_partition_waits_the_idle_wait() -> None:
+    """New records on any partition in a fetch end its wait, so nothing can wait behind it."""
+    streams = [TP("articles.raw", 0), TP("articles.raw", 1), TP("app-dedup", 0)]
+    changelog = TP("app-dedup-index-changelog", 0)
+    assert IDLE_FETCH_WAIT_MS > FETCH_WAIT_MS
+    assert _planned_wait(streams) == IDLE_FETCH_WAIT_MS  # a changelog is left out between recoveries
+    assert _planned_wait([*streams, changelog]) == IDLE_FETCH_WAIT_MS
+    assert _planned_wait(streams[1:], elsewhere=frozenset({streams[0]})) == IDLE_FETCH_WAIT_MS
+
+
+def test_a_fetch_leaving_a_stream_partition_out_waits_the_short_wait() -> None:
+    """Left out (paused by Faust's flow control or while the tables recover, records not yet consumed),
+    a partition is fetched again only once the fetch in flight returns."""
+    streams = [TP("articles.raw", 0), TP("articles.raw", 1), TP("app-dedup", 0)]
+    changelog = TP("app-dedup-index-changelog", 0)
+    assert _planned_wait(streams[1:]) == FETCH_WAIT_MS
+    assert _planned_wait([changelog]) == FETCH_WAIT_MS  # a recovery: the stream partitions are paused

@@ -1,12 +1,16 @@
-"""Faust's aiokafka consumer, with a fetch wait short enough to keep a worker busy, and
-that never discards a record it fetched.
+"""Faust's aiokafka consumer, with a fetch wait short enough to keep a worker busy but
+not so short that an idle one keeps asking, and that never discards a record it fetched.
 
 aiokafka keeps one fetch request in flight per broker, and Faust hard-codes its
-long-poll wait at 1.5 s. A request that covers only partitions with nothing new
-(the dedup topic between bursts, say) then holds back fetching for every other
-partition on that broker until it times out: on the local broker a worker
-draining a backlog idled 60% of the time and ran at 280 articles/s instead of
-600, and a single article could wait seconds between the two hops.
+long-poll wait at 1.5 s. A request that leaves out some partitions (those Faust
+paused while their stream buffer was full, say) holds back fetching them until
+it returns; if the partitions it does cover have nothing new, that is when it
+times out: on the local broker a worker draining a backlog idled 60% of the time
+and ran at 280 articles/s instead of 600, and a single article could wait
+seconds between the two hops. Such a request waits ``FETCH_WAIT_MS``. A request
+that covers every partition the worker reads from its broker holds nothing back
+(new records on any of them end the wait at once), so it waits
+``IDLE_FETCH_WAIT_MS``: an idle worker asks 10 times a second, not 200.
 
 Faust also drops a fetched record whose offset is below the last offset it
 read from that partition, to spare a worker records it has seen. Around a
@@ -24,16 +28,22 @@ instead of leaving it where it was (``_seek_to_committed_or_beginning``).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Collection, Mapping
 from typing import Any
 
+from aiokafka.protocol.fetch import FetchRequest
 from faust.transport.drivers import aiokafka as faust_aiokafka
 from faust.types import TP
 
-#: The longest a fetch waits at the broker for new records: each hop of an article can wait this
-#: long. The price is paid when idle: 200 fetches a second, 5% of a core for the worker and 3.5%
-#: for the local broker (measured here; 10 ms halves it and adds about 10 ms to the p50 latency).
+#: The longest a fetch that leaves out some of the worker's partitions waits at the broker: the
+#: partitions left out can wait this long.
 FETCH_WAIT_MS = 5
+
+#: The longest a fetch that covers all of them waits. Only a seek of a partition while such a fetch is
+#: in flight (around a rebalance) can make that partition wait this long. At FETCH_WAIT_MS for every
+#: fetch, an idle worker and the local broker each spent about a tenth of a core on 200 empty fetches
+#: a second (bench/stream.py at 2 articles/s: machine 23% of a core, against 6.5% with this wait).
+IDLE_FETCH_WAIT_MS = 100
 
 
 class _ConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):
@@ -41,6 +51,10 @@ class _ConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):
         consumer = super()._create_worker_consumer(transport)
         consumer._fetch_max_wait_ms = FETCH_WAIT_MS  # read when the consumer starts its fetcher
         return consumer
+
+    async def on_start(self) -> None:
+        await super().on_start()
+        wait_longer_when_nothing_is_left_out(self._ensure_consumer()._fetcher, self.app.tables.changelog_topics)
 
     async def seek_to_committed(self) -> Mapping[TP, int]:
         committed: Mapping[TP, int] = await self.call_thread(self._seek_to_committed_or_beginning)
@@ -59,6 +73,46 @@ class _ConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):
         if unset:
             await consumer.seek_to_beginning(*unset)
         return committed
+
+
+def wait_longer_when_nothing_is_left_out(fetcher: Any, changelogs: Collection[str]) -> None:
+    """Make an aiokafka ``Fetcher`` send its fetches that leave nothing out with ``IDLE_FETCH_WAIT_MS``.
+
+    Its ``_get_actions_per_node`` plans each round of fetches, one request per broker, and leaves out a
+    partition with records not yet consumed, no position, no leader, or paused. Changelog partitions
+    are not counted: Faust reads them only while it recovers the tables, and then it has the stream
+    partitions paused, which are. Between recoveries a changelog partition stays left out, holding the
+    records of the worker's own table writes that Faust never asks for.
+    """
+    plan: Callable[[Any], tuple[Any, ...]] = fetcher._get_actions_per_node
+
+    def plan_with_waits(assignment: Any) -> tuple[Any, ...]:
+        requests, *rest = plan(assignment)
+        return (
+            [(node, _with_wait(fetcher, assignment, node, request, changelogs)) for node, request in requests],
+            *rest,
+        )
+
+    fetcher._get_actions_per_node = plan_with_waits
+
+
+def _with_wait(
+    fetcher: Any, assignment: Any, node: int, request: FetchRequest, changelogs: Collection[str]
+) -> FetchRequest:
+    requested = {(topic, p[0]) for topic, partitions in request.topics for p in partitions}
+    for tp in assignment.tps:
+        if (tp.topic, tp.partition) in requested or tp.topic in changelogs:
+            continue
+        if fetcher._select_read_replica(tp) == node:
+            return request  # left out: it must not wait behind a long poll
+    return FetchRequest(
+        IDLE_FETCH_WAIT_MS,
+        fetcher._fetch_min_bytes,
+        fetcher._fetch_max_bytes,
+        fetcher._isolation_level,
+        request.topics,
+        rack_id=fetcher._client_rack or "",
+    )
 
 
 class _NeverRead(dict[Any, Any]):
