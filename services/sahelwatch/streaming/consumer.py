@@ -42,7 +42,7 @@ FETCH_WAIT_MS = 5
 #: The longest a fetch that covers all of them waits. Only a seek of a partition while such a fetch is
 #: in flight (around a rebalance) can make that partition wait this long. At FETCH_WAIT_MS for every
 #: fetch, an idle worker and the local broker each spent about a tenth of a core on 200 empty fetches
-#: a second (bench/stream.py at 2 articles/s: machine 23% of a core, against 6.5% with this wait).
+#: a second (bench/stream.py at 2 articles/s: the machine 20-22% of a core, against 7-8% with this wait).
 IDLE_FETCH_WAIT_MS = 100
 
 
@@ -54,7 +54,9 @@ class _ConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):
 
     async def on_start(self) -> None:
         await super().on_start()
-        wait_longer_when_nothing_is_left_out(self._ensure_consumer()._fetcher, self.app.tables.changelog_topics)
+        wait_longer_when_nothing_is_left_out(
+            self._ensure_consumer()._fetcher, self.app.tables.changelog_topics, lambda: bool(self.app.in_recovery)
+        )
 
     async def seek_to_committed(self) -> Mapping[TP, int]:
         committed: Mapping[TP, int] = await self.call_thread(self._seek_to_committed_or_beginning)
@@ -75,21 +77,25 @@ class _ConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):
         return committed
 
 
-def wait_longer_when_nothing_is_left_out(fetcher: Any, changelogs: Collection[str]) -> None:
+def wait_longer_when_nothing_is_left_out(
+    fetcher: Any, changelogs: Collection[str], recovering: Callable[[], bool]
+) -> None:
     """Make an aiokafka ``Fetcher`` send its fetches that leave nothing out with ``IDLE_FETCH_WAIT_MS``.
 
     Its ``_get_actions_per_node`` plans each round of fetches, one request per broker, and leaves out a
     partition with records not yet consumed, no position, no leader, or paused. Changelog partitions
-    are not counted: Faust reads them only while it recovers the tables, and then it has the stream
-    partitions paused, which are. Between recoveries a changelog partition stays left out, holding the
-    records of the worker's own table writes that Faust never asks for.
+    count only while the tables recover, the only time Faust reads them: between recoveries one stays
+    left out, holding records of the worker's own table writes that Faust never asks for.
     """
     plan: Callable[[Any], tuple[Any, ...]] = fetcher._get_actions_per_node
 
     def plan_with_waits(assignment: Any) -> tuple[Any, ...]:
         requests, *rest = plan(assignment)
         return (
-            [(node, _with_wait(fetcher, assignment, node, request, changelogs)) for node, request in requests],
+            [
+                (node, _with_wait(fetcher, assignment, node, request, () if recovering() else changelogs))
+                for node, request in requests
+            ],
             *rest,
         )
 
@@ -97,11 +103,11 @@ def wait_longer_when_nothing_is_left_out(fetcher: Any, changelogs: Collection[st
 
 
 def _with_wait(
-    fetcher: Any, assignment: Any, node: int, request: FetchRequest, changelogs: Collection[str]
+    fetcher: Any, assignment: Any, node: int, request: FetchRequest, ignored: Collection[str]
 ) -> FetchRequest:
     requested = {(topic, p[0]) for topic, partitions in request.topics for p in partitions}
     for tp in assignment.tps:
-        if (tp.topic, tp.partition) in requested or tp.topic in changelogs:
+        if (tp.topic, tp.partition) in requested or tp.topic in ignored:
             continue
         if fetcher._select_read_replica(tp) == node:
             return request  # left out: it must not wait behind a long poll
