@@ -18,7 +18,7 @@ import orjson
 from faust.types import StreamT
 
 from sahelwatch.streaming.app import INPUT_BUFFER, KAFKA_TUNING
-from sahelwatch.streaming.consumer import use_short_fetch_wait
+from sahelwatch.streaming.consumer import use_worker_consumer
 
 mode.loop.use("uvloop")  # as the sahelwatch worker does
 app = faust.App(
@@ -31,7 +31,7 @@ app = faust.App(
     web_bind="127.0.0.1",
     web_port=int(os.environ["PASSTHROUGH_WEB_PORT"]),
 )
-use_short_fetch_wait(app.transport)
+use_worker_consumer(app.transport)
 source = app.topic(
     os.environ["PASSTHROUGH_IN"],
     key_type=bytes,

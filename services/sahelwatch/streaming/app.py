@@ -36,7 +36,7 @@ from sahelwatch.core.tagging.knowledge import default_knowledge
 from sahelwatch.streaming import article_batch, metrics
 from sahelwatch.streaming.batches import batches, each_event
 from sahelwatch.streaming.buffers import keep_owned_records_on_resume
-from sahelwatch.streaming.consumer import use_short_fetch_wait
+from sahelwatch.streaming.consumer import use_worker_consumer
 from sahelwatch.streaming.credentials import faust_credentials
 from sahelwatch.streaming.prepare_pool import Prepared, PreparePool
 from sahelwatch.streaming.sensor import setup_sensor
@@ -110,7 +110,7 @@ def create_app(settings: Settings) -> faust.App:
         web_stats_enabled=False,
     )
     _serve_only_our_pages(app)
-    use_short_fetch_wait(app.transport)
+    use_worker_consumer(app.transport)
     keep_owned_records_on_resume(app)
     topics = settings.topics
     raw = _bytes_topic(app, topics.raw, maxsize=INPUT_BUFFER)

@@ -2,15 +2,16 @@
 not so short that an idle one keeps asking, and that never discards a record it fetched.
 
 aiokafka keeps one fetch request in flight per broker, and Faust hard-codes its
-long-poll wait at 1.5 s. A request that leaves out some partitions (those Faust
-paused while their stream buffer was full, say) holds back fetching them until
-it returns; if the partitions it does cover have nothing new, that is when it
-times out: on the local broker a worker draining a backlog idled 60% of the time
-and ran at 280 articles/s instead of 600, and a single article could wait
-seconds between the two hops. Such a request waits ``FETCH_WAIT_MS``. A request
-that covers every partition the worker reads from its broker holds nothing back
-(new records on any of them end the wait at once), so it waits
-``IDLE_FETCH_WAIT_MS``: an idle worker asks 10 times a second, not 200.
+long-poll wait at 1.5 s. A request that leaves out some partitions (those whose
+fetched records Faust has not consumed yet, while their stream buffer is full,
+say) holds back fetching them until it returns; if the partitions it does cover
+have nothing new, that is when it times out: on the local broker a worker
+draining a backlog idled 60% of the time and ran at 280 articles/s instead of
+600, and a single article could wait seconds between the two hops. Such a
+request waits ``FETCH_WAIT_MS``. A request that covers every partition the
+worker reads from its broker holds nothing back (new records on any of them end
+the wait at once), so it waits ``IDLE_FETCH_WAIT_MS``: an idle worker asks 10
+times a second, not 200.
 
 Faust also drops a fetched record whose offset is below the last offset it
 read from that partition, to spare a worker records it has seen. Around a
@@ -139,6 +140,7 @@ class Consumer(faust_aiokafka.Consumer):
         return _ConsumerThread(self, loop=self.loop, beacon=self.beacon)
 
 
-def use_short_fetch_wait(transport: Any) -> None:
-    """Make the app's transport build its consumer with ``FETCH_WAIT_MS``."""
+def use_worker_consumer(transport: Any) -> None:
+    """Make the app's transport build the consumer of this module: its fetch waits, no fetched record dropped,
+    and the seek to the committed offsets that sends a partition with none to its beginning."""
     transport.Consumer = Consumer
