@@ -30,6 +30,7 @@ from mode.types.signals import BaseSignalT
 from sahelwatch.clients import MAX_REQUEST_BYTES
 from sahelwatch.config import Settings
 from sahelwatch.core.dedup import Index, build_index
+from sahelwatch.core.dedup.minhash import Signature
 from sahelwatch.core.intake import Rejected
 from sahelwatch.core.model import DeadLetter, Origin, TaggedArticle, utc_iso
 from sahelwatch.core.tagging.knowledge import default_knowledge
@@ -40,6 +41,7 @@ from sahelwatch.streaming.consumer import use_worker_consumer
 from sahelwatch.streaming.credentials import faust_credentials
 from sahelwatch.streaming.prepare_pool import Prepared, PreparePool
 from sahelwatch.streaming.sensor import setup_sensor
+from sahelwatch.streaming.table_writes import BufferedTable
 from sahelwatch.wiring import build_pipeline
 
 log = logging.getLogger(__name__)
@@ -175,34 +177,48 @@ def create_app(settings: Settings) -> faust.App:
     def _reindex_after_rebalance(sender: Any, /, *args: Any, signal: BaseSignalT[Any], **kwargs: Any) -> None:
         derived.stale = True  # the table may now hold stories this worker has not indexed
 
+    async def handle(article: TaggedArticle, signature: Signature | None, writes: BufferedTable) -> None:
+        if derived.stale:  # events flow only once the table is recovered, so it is complete here
+            derived.index, derived.stale = build_index(writes), False
+            log.info("rebuilt the dedup index: %d band entries", len(derived.index.bands))
+            gc.freeze()  # what exists now (modules, knowledge, the index) lives long: no collection walks it
+        started = time.perf_counter()
+        pipeline.deduplicate(article, writes, derived.index, signature)
+        metrics.stage_seconds.labels("dedup").observe(time.perf_counter() - started)
+        if article.duplicate is None:
+            target, outcome = tagged, "tagged"
+        else:
+            target, outcome = duplicates, "duplicate"
+            metrics.duplicates.labels(article.duplicate.kind, article.duplicate.matched_on).inc()
+        await target.send(key=article.id.encode(), value=orjson.dumps(article.to_json()))
+        _count_output(article, outcome)
+
+    async def alert(article: TaggedArticle, writes: BufferedTable) -> None:
+        started = time.perf_counter()
+        observation = pipeline.alert(article, writes)
+        metrics.stage_seconds.labels("alert").observe(time.perf_counter() - started)
+        if observation.late:
+            metrics.late_articles.inc()
+        for topic, message in observation.messages():
+            record = message | {"emitted_at": utc_iso(datetime.now(UTC))}
+            await alert_topics[topic].send(key=message["alert_id"].encode(), value=orjson.dumps(record))
+        for fired in observation.alerts:
+            metrics.alerts.labels(fired.rule.id, fired.severity, fired.status).inc()
+
     @app.agent(sequenced, name="dedup", concurrency=1)
     async def dedup(stream: StreamT[bytes]) -> None:
+        # A record's table writes, merged and made once it is handled (see table_writes.py).
+        index_writes, alert_writes = BufferedTable(dedup_index), BufferedTable(alert_state)
         async for event in each_event(stream, stopping=lambda: app.should_stop):
-            for article, signature in article_batch.decode(event.value, event.message.headers):
-                if derived.stale:  # events flow only once the table is recovered, so it is complete here
-                    derived.index, derived.stale = build_index(dedup_index), False
-                    log.info("rebuilt the dedup index: %d band entries", len(derived.index.bands))
-                    gc.freeze()  # what exists now (modules, knowledge, the index) lives long: no collection walks it
-                started = time.perf_counter()
-                pipeline.deduplicate(article, dedup_index, derived.index, signature)
-                metrics.stage_seconds.labels("dedup").observe(time.perf_counter() - started)
-                if article.duplicate is None:
-                    target, outcome = tagged, "tagged"
-                else:
-                    target, outcome = duplicates, "duplicate"
-                    metrics.duplicates.labels(article.duplicate.kind, article.duplicate.matched_on).inc()
-                await target.send(key=article.id.encode(), value=orjson.dumps(article.to_json()))
-                _count_output(article, outcome)
-                started = time.perf_counter()
-                observation = pipeline.alert(article, alert_state)
-                metrics.stage_seconds.labels("alert").observe(time.perf_counter() - started)
-                if observation.late:
-                    metrics.late_articles.inc()
-                for topic, message in observation.messages():
-                    record = message | {"emitted_at": utc_iso(datetime.now(UTC))}
-                    await alert_topics[topic].send(key=message["alert_id"].encode(), value=orjson.dumps(record))
-                for alert in observation.alerts:
-                    metrics.alerts.labels(alert.rule.id, alert.severity, alert.status).inc()
+            try:
+                for article, signature in article_batch.decode(event.value, event.message.headers):
+                    await handle(article, signature, index_writes)
+                    await alert(article, alert_writes)
+            except BaseException:
+                derived.stale = True  # the record is read again with none of its writes: nor may the index keep them
+                raise
+            index_writes.flush()
+            alert_writes.flush()
             metrics.dedup_index_bands.set(len(derived.index.bands))
             metrics.alert_active_keys.set(len(alert_state.get("active") or ()))
 
