@@ -70,14 +70,27 @@ class BandIndex:
 
     def candidates(self, keys: list[int], horizon: float) -> list[str]:
         """The stories of each key's bucket, live at ``horizon`` (published at or after it), key by key."""
-        wanted = np.array(keys, dtype=np.uint64)
-        low = self._keys.searchsorted(wanted, side="left").tolist()
-        high = self._keys.searchsorted(wanted, side="right").tolist()
+        stored, wanted = self._keys, np.array(keys, dtype=np.uint64)
+        starts = stored.searchsorted(wanted)
+        # Nearly every key of a new story is in no bucket: only those found go on in Python.
+        present = np.zeros(len(keys), dtype=bool)
+        if len(stored):
+            present = stored[np.minimum(starts, len(stored) - 1)] == wanted
+        hits = dict(zip(np.flatnonzero(present).tolist(), starts[present].tolist(), strict=True))
+        recent = self._recent
         found: list[str] = []
-        for key, start, end in zip(keys, low, high, strict=True):
-            serials: list[int] = self._serials[start:end].tolist() if end > start else []
-            if key in self._recent:
-                serials += [self._recent[key], *self._recent_more.get(key, ())]
+        for position, key in enumerate(keys):
+            start = hits.get(position)
+            if start is None and key not in recent:
+                continue
+            serials: list[int] = []
+            if start is not None:
+                end = start + 1
+                while end < len(stored) and stored[end] == key:
+                    end += 1
+                serials = self._serials[start:end].tolist()
+            if key in recent:
+                serials += [recent[key], *self._recent_more.get(key, ())]
             live = [s for s in serials if self._published[s] >= horizon and self._live(s)]
             if len(live) > MAX_BUCKET:
                 live = sorted(live, key=lambda s: (self._published[s], self._ids[s]))[-MAX_BUCKET:]
