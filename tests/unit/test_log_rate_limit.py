@@ -84,11 +84,23 @@ def test_a_percent_sign_in_the_arguments_survives_the_count() -> None:
     assert logging.Formatter("%(message)s").format(kept) == "disk at 100% (1 similar message suppressed)"
 
 
+def test_numbers_in_a_message_its_logger_formatted_count_as_arguments() -> None:
+    clock = Clock()
+    limit = RateLimit(interval=5.0, clock=clock)
+    full = [record(f"producer buffer full size {n}", name="faust.transport.producer") for n in (237, 151, 101)]
+    assert passed(limit, *full) == ["producer buffer full size 237"]
+    clock.now += 5.0
+    assert passed(limit, record("producer buffer full size 572", name="faust.transport.producer")) == [
+        "producer buffer full size 572 (2 similar messages suppressed)"
+    ]
+
+
 def test_the_table_of_messages_forgets_expired_ones() -> None:
     clock = Clock()
     limit = RateLimit(interval=5.0, clock=clock)
     for n in range(MAX_KEYS):
-        assert limit.filter(record(f"formatted by the caller #{n}"))
+        spelled = "".join(chr(ord("a") + int(digit)) for digit in str(n))  # numbers would be one template
+        assert limit.filter(record(f"formatted by the caller: {spelled}"))
     clock.now += 5.0
     assert limit.filter(record("one more"))
     assert len(limit._windows) == 1  # the expired ones are gone; "one more" is the only one left

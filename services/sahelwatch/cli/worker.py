@@ -34,6 +34,7 @@ def run(settings: Settings, args: argparse.Namespace) -> int:
             print(f"created topics: {', '.join(created)}", file=sys.stderr)
     app = create_app(settings)
     limit_repeats("aiokafka")  # aiokafka logs each retry during a broker outage: thousands of lines a second
+    limit_repeats("faust.transport.producer")  # and Faust each time its flow control waits for the producer
     worker = faust.Worker(app, loglevel=settings.log_level, workdir=None)
     # Faust's terminal spinner turns the root logger to DEBUG so that every record moves it: each of
     # Faust's and aiokafka's per-message debug calls then builds a record (a twentieth of the CPU).

@@ -3,13 +3,16 @@
 While the broker is down, aiokafka 0.14 logs every failed connection and metadata refresh
 at ERROR, and its producer's sender retries in a tight loop while partition leaders are
 unknown: thousands of identical lines a second, which bury everything else and fill disks.
-One line every few seconds, with a count of what was left out, says the same.
+Faust warns "producer buffer full size 237" each time its flow control holds the streams while
+table changelog records wait to be sent, which a worker draining a backlog does hundreds of times
+a minute. One line every few seconds, with a count of what was left out, says the same.
 """
 
 from __future__ import annotations
 
 import importlib
 import logging
+import re
 import threading
 import time
 from collections.abc import Callable
@@ -19,6 +22,7 @@ INTERVAL = 5.0  # seconds
 #: Above this many (logger, template) pairs, the expired ones are forgotten: the table stays small
 #: even if a logger formats its own messages (each then a template of its own).
 MAX_KEYS = 1024
+_NUMBERS = re.compile(r"\d+")
 
 
 @dataclass
@@ -32,8 +36,9 @@ class RateLimit(logging.Filter):
     records at ``level`` and above; the first to pass after some were held back says how many.
 
     Keyed by template, not formatted message, so "Unable connect to node with id %s: %s" is one
-    message whatever its arguments. Records below ``level`` pass untouched: debugging output is
-    wanted whole, and informational lines are state changes, not retries.
+    message whatever its arguments; numbers in a template count as arguments, for the loggers that
+    format their own messages. Records below ``level`` pass untouched: debugging output is wanted
+    whole, and informational lines are state changes, not retries.
     """
 
     def __init__(
@@ -47,7 +52,7 @@ class RateLimit(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         if record.levelno < self.level:
             return True
-        key, now = (record.name, str(record.msg)), self._clock()
+        key, now = (record.name, _NUMBERS.sub("#", str(record.msg))), self._clock()
         with self._lock:
             window = self._windows.get(key)
             if window is not None and now - window.opened < self.interval:
