@@ -180,7 +180,8 @@ def create_app(settings: Settings) -> faust.App:
     async def handle(article: TaggedArticle, signature: Signature | None, writes: BufferedTable) -> None:
         if derived.stale:  # events flow only once the table is recovered, so it is complete here
             derived.index, derived.stale = build_index(writes), False
-            log.info("rebuilt the dedup index: %d band entries", len(derived.index.bands))
+            index = derived.index
+            log.info("rebuilt the dedup index: %d stories, %d band entries", len(index.stories), len(index.bands))
             gc.freeze()  # what exists now (modules, knowledge, the index) lives long: no collection walks it
         started = time.perf_counter()
         pipeline.deduplicate(article, writes, derived.index, signature)
