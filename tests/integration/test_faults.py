@@ -31,7 +31,7 @@ from typing import Any
 
 import orjson
 import pytest
-from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
+from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
 
 from sahelwatch.core.model import parse_time, utc_iso
 from tests.integration.conftest import SCENARIOS, STEP, Env, Worker, free_port, make_env
@@ -577,6 +577,30 @@ def _timeline(logs: str) -> str:
     return "\n".join(line for line in logs.splitlines() if TIMELINE.search(line))
 
 
+def check_all_committed(env: Env) -> None:
+    """Once the workers have stopped, the group has committed every record of its input and dedup topics:
+    no commit waits for good on a record never acknowledged, and a next start has nothing to read again."""
+    app_id = env.settings.app_id
+    topics = (env.settings.topics.raw, f"{app_id}-dedup")
+    admin = KafkaAdminClient(bootstrap_servers=env.settings.bootstrap_servers)
+    consumer = KafkaConsumer(bootstrap_servers=env.settings.bootstrap_servers, group_id=None)
+    try:
+        offsets = admin.list_group_offsets(app_id)[app_id]
+        committed = {tp: o.offset for tp, o in offsets.items() if tp.topic in topics}
+        ends = consumer.end_offsets(
+            [TopicPartition(t, p) for t in topics for p in consumer.partitions_for_topic(t) or ()]
+        )
+    finally:
+        consumer.close()
+        admin.close()
+    behind = {
+        f"{tp.topic}/{tp.partition}": (committed.get(tp), end)
+        for tp, end in ends.items()
+        if committed.get(tp, 0) != end
+    }
+    assert not behind, f"(committed, end) of partitions not committed to their end: {behind}"
+
+
 def check_alerts(outputs: Outputs, reference: Reference) -> None:
     by_id: dict[str, dict[str, Any]] = {}
     for alert in map(comparable, outputs.alerts):
@@ -632,6 +656,7 @@ def test_a_worker_killed_amid_thousands_of_articles_loses_none_and_repeats_none_
 
     check_outputs(lines, positions, outputs, reference)
     check_alerts(outputs, reference)
+    check_all_committed(env)
     first, again = positions[lines.index(feed.repeated)], positions[feed.repeat_at]
     assert first in before_crash
     repeated = article_id(feed.repeated)
@@ -686,6 +711,7 @@ def test_workers_joining_and_leaving_while_articles_flow_lose_nothing_and_emit_t
     assert {partition for partition, _ in positions} == set(range(6)), "the input is spread over six partitions"
     check_outputs(lines, positions, outputs, reference)
     check_alerts(outputs, reference)
+    check_all_committed(env)
 
 
 def test_a_slow_consumer_of_the_alerts_holds_back_neither_articles_nor_alerts(

@@ -1,6 +1,7 @@
 """The worker's Kafka consumer waits at most FETCH_WAIT_MS at the broker (Faust's own is 1.5 s) when a fetch
 leaves some of its partitions out, and IDLE_FETCH_WAIT_MS when it covers them all, delivers records fetched
-again below the last offset read, and keeps the buffered records of its own partitions when flow resumes."""
+again below the last offset read, keeps the buffered records of its own partitions when flow resumes, and
+never commits past a record not acknowledged."""
 
 from __future__ import annotations
 
@@ -132,6 +133,9 @@ def test_the_seek_to_committed_offsets_sends_stream_partitions_with_none_to_thei
         async def seek_to_beginning(self, *partitions: TP) -> None:
             sought.extend(partitions)
 
+        async def beginning_offsets(self, partitions: list[TP]) -> dict[TP, int]:
+            return dict.fromkeys(partitions, 3)
+
     thread = app.consumer._thread
     original = thread._ensure_consumer
     thread._ensure_consumer = lambda: AIOKafkaConsumer()
@@ -141,6 +145,40 @@ def test_the_seek_to_committed_offsets_sends_stream_partitions_with_none_to_thei
         thread._ensure_consumer = original
     assert returned == committed
     assert sought == [TP("articles.raw", 0), TP("articles.raw", 1)]
+    assert app.consumer.beginnings == {TP("articles.raw", p): 3 for p in range(3)}, "for the commits: see below"
+
+
+@pytest.mark.parametrize(
+    ("committed", "beginning", "acked", "commit"),
+    [
+        (None, 0, [1, 2, 3], None),  # Faust's commits 4: nothing committed yet, and record 0 never handled
+        (None, 0, [0, 1, 2, 5], 3),
+        (5, 0, [6, 7], None),  # Faust's commits 8, past record 5
+        (5, 0, [5, 6, 7, 9], 8),
+        (5, 0, [7, 8], None),
+        (5, 20, [20, 21], 22),  # records 5 to 19 deleted by retention: the first still there counts
+        (5, 20, [21, 22], None),
+    ],
+)
+def test_a_commit_never_passes_a_record_not_acknowledged(
+    app: faust.App, committed: int | None, beginning: int, acked: list[int], commit: int | None
+) -> None:
+    """Such a record (left behind records read again after a rebalance, or whose handling failed) is read
+    again by whichever worker holds the partition next, instead of being taken as handled."""
+    consumer = app.consumer
+    tp = TP("articles.raw", 9)
+    consumer._committed_offset[tp] = committed
+    consumer.beginnings[tp] = beginning
+    consumer._acked[tp] = list(reversed(acked))
+    consumer._acked_index[tp] = set(acked)
+    try:
+        assert consumer._new_offset(tp) == commit
+        if commit is not None:
+            assert consumer._acked[tp] == [offset for offset in acked if offset >= commit], "the rest waits"
+            assert consumer._acked_index[tp] == set(consumer._acked[tp])
+    finally:
+        for offsets in (consumer._committed_offset, consumer.beginnings, consumer._acked, consumer._acked_index):
+            offsets.pop(tp, None)
 
 
 def test_resuming_while_the_tables_recover_empties_the_buffers_as_faust_does(app: faust.App) -> None:

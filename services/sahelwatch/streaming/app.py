@@ -216,10 +216,11 @@ def create_app(settings: Settings) -> faust.App:
                     await handle(article, signature, index_writes)
                     await alert(article, alert_writes)
             except BaseException:
-                derived.stale = True  # the record is read again with none of its writes: nor may the index keep them
+                derived.stale = True  # cut short amid an article: the index may hold what the table will not
                 raise
-            index_writes.flush()
-            alert_writes.flush()
+            finally:
+                index_writes.flush()
+                alert_writes.flush()
             metrics.dedup_index_bands.set(len(derived.index.bands))
             metrics.alert_active_keys.set(len(alert_state.get("active") or ()))
 

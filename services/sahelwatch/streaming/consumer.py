@@ -25,12 +25,19 @@ delivery allows, and the dedup stage marks the second pass as a redelivery;
 losing one is not allowed. For the same reason the seek back to the committed
 offsets after a rebalance sends a stream partition with none to its beginning
 instead of leaving it where it was (``_seek_to_committed_or_beginning``).
+
+And Faust commits the first run of acknowledged offsets of a partition even
+when the record at its committed offset is not acknowledged, or when nothing
+is committed yet: a record handled after later ones (those buffered records
+kept over a rebalance come before the records the seek fetches again), or one
+whose handling failed, could be committed unhandled. Here a commit waits for
+the record at the committed offset (``Consumer._new_offset``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Mapping
-from typing import Any
+from typing import Any, cast
 
 from aiokafka.protocol.fetch import FetchRequest
 from faust.transport.drivers import aiokafka as faust_aiokafka
@@ -72,9 +79,14 @@ class _ConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):
         consumer = self._ensure_consumer()
         committed: Mapping[TP, int] = await consumer.seek_to_committed()
         changelogs = self.app.tables.changelog_topics
-        unset = [tp for tp, offset in committed.items() if not offset and tp.topic not in changelogs]
+        streams = [tp for tp in committed if tp.topic not in changelogs]
+        unset = [tp for tp in streams if not committed[tp]]
         if unset:
             await consumer.seek_to_beginning(*unset)
+        if streams:
+            beginnings = await consumer.beginning_offsets(streams)
+            group_consumer = cast("Consumer", self.consumer)
+            group_consumer.beginnings.update({TP(tp.topic, tp.partition): offset for tp, offset in beginnings.items()})
         return committed
 
 
@@ -135,6 +147,35 @@ class Consumer(faust_aiokafka.Consumer):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._read_offset = _NeverRead()
+        #: Each stream partition's first offset on the broker, as of the last seek to the committed offsets.
+        self.beginnings: dict[TP, int] = {}
+
+    def _new_offset(self, tp: TP) -> int | None:
+        """The offset to commit: past the run of acknowledged records that starts at the next record to
+        handle, and never past a record not acknowledged yet.
+
+        Faust's commits the first run of acknowledged offsets even when the record at the committed offset
+        is not among them, and whatever the run when the partition has no committed offset yet: a record left
+        unacknowledged behind later ones that were (read again after a rebalance, or left when its handling
+        failed) was committed without ever being handled to the end. Faust's gaps (offsets it saw skipped)
+        never arise here: ``_NeverRead`` keeps its fetch loop from recording any.
+        """
+        acked = self._acked[tp]
+        if not acked:
+            return None
+        acked.sort()
+        # The next record to handle: the committed one, or the first still on the broker when there is
+        # none (or when it is older than that, deleted by retention while the group was away).
+        known = [offset for offset in (self._committed_offset[tp], self.beginnings.get(tp)) if offset is not None]
+        if known and acked[0] > max(known):
+            return None
+        run = 1
+        while run < len(acked) and acked[run] == acked[run - 1] + 1:
+            run += 1
+        last = acked[run - 1]
+        self._acked_index[tp].difference_update(acked[:run])
+        del acked[:run]
+        return last + 1
 
     def _new_consumer_thread(self) -> faust_aiokafka.AIOKafkaConsumerThread:
         return _ConsumerThread(self, loop=self.loop, beacon=self.beacon)

@@ -9,13 +9,15 @@ article costs 2.2 changelog records instead of 3.8 (``bench/stream.py``'s
 workload in records of 64).
 
 The record is acknowledged only after its writes are flushed (``batches.each_event``
-acknowledges after the body of the loop), and a record whose handling raised or
-was cancelled is read again with none of its writes made: its articles then get
-the verdicts they got the first time. Keys are flushed in the order of their
-last write, so a crash that keeps only the first records of a flush keeps the
-final values of the keys written earliest, as it kept the earliest writes
-before: a duplicate's id pointer still reaches the changelog before the URL and
-body pointers written after it (see ``Deduplicator._redelivery``).
+acknowledges after the body of the loop). A record whose handling raised or was
+cancelled has its writes flushed all the same, as they were when each was made
+at once: the articles it handled, whose outputs may have left, keep their
+verdicts, and when the record is read again they get the same ones as
+redeliveries. Keys are flushed in the order of their last write, so a crash
+that keeps only the first records of a flush keeps the final values of the
+keys written earliest, as it kept the earliest writes before: a duplicate's id
+pointer still reaches the changelog before the URL and body pointers written
+after it (see ``Deduplicator._redelivery``).
 """
 
 from __future__ import annotations
