@@ -566,10 +566,10 @@ def _misplaced(line: bytes, placements: list[Placement], expected: tuple[str, st
     return None
 
 
-#: The worker log lines that tell which worker held the dedup partition when, and what its index held.
+#: The worker log lines that tell which worker held the dedup partition when, what its index held, and what failed.
 TIMELINE = re.compile(
     r"^--- |Joined group|Setting newly assigned|-dedup +\||rebuilt the dedup index"
-    r"|Recovery\]: (Worker ready|Restoring state)|\[\^Worker\]: Stopping"
+    r"|Recovery\]: (Worker ready|Restoring state)|\[\^Worker\]: Stopping|\[ERROR\]"
 )
 
 
