@@ -84,3 +84,22 @@ def test_deleting_a_missing_key_raises_as_a_mapping_does() -> None:
     with pytest.raises(KeyError):
         buffered["old"]
     assert buffered.flush() == 1
+
+
+def test_leaving_a_with_block_flushes_even_when_it_was_cut_short() -> None:
+    """The dedup stage handles a record inside ``with`` its buffered tables: the articles it handled before a
+    failure keep their writes, as when each write was made at once, since their outputs may have left."""
+    table = RecordingTable()
+    buffered = BufferedTable(table)
+
+    def handle_record() -> None:
+        with buffered:
+            buffered["handled"] = 1
+            raise RuntimeError("the record's next article failed")
+
+    with pytest.raises(RuntimeError, match="next article failed"):
+        handle_record()
+    assert table.log == [("handled", 1)]
+    with buffered:
+        buffered["next"] = 2
+    assert table.log == [("handled", 1), ("next", 2)]

@@ -212,15 +212,13 @@ def create_app(settings: Settings) -> faust.App:
         index_writes, alert_writes = BufferedTable(dedup_index), BufferedTable(alert_state)
         async for event in each_event(stream, stopping=lambda: app.should_stop):
             try:
-                for article, signature in article_batch.decode(event.value, event.message.headers):
-                    await handle(article, signature, index_writes)
-                    await alert(article, alert_writes)
+                with alert_writes, index_writes:  # flushed on leaving, even when cut short (see table_writes.py)
+                    for article, signature in article_batch.decode(event.value, event.message.headers):
+                        await handle(article, signature, index_writes)
+                        await alert(article, alert_writes)
             except BaseException:
                 derived.stale = True  # cut short amid an article: the index may hold what the table will not
                 raise
-            finally:
-                index_writes.flush()
-                alert_writes.flush()
             metrics.dedup_index_bands.set(len(derived.index.bands))
             metrics.alert_active_keys.set(len(alert_state.get("active") or ()))
 

@@ -10,7 +10,7 @@ workload in records of 64).
 
 The record is acknowledged only after its writes are flushed (``batches.each_event``
 acknowledges after the body of the loop). A record whose handling raised or was
-cancelled has its writes flushed all the same, as they were when each was made
+cancelled has its writes flushed all the same (``with`` the buffered tables), as they were when each was made
 at once: the articles it handled, whose outputs may have left, keep their
 verdicts, and when the record is read again they get the same ones as
 redeliveries. Keys are flushed in the order of their last write, so a crash
@@ -71,6 +71,13 @@ class BufferedTable(MutableMapping[str, Any]):
 
     def __len__(self) -> int:
         return sum(1 for _ in self)
+
+    def __enter__(self) -> BufferedTable:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        """Flushes whether the block ended or was cut short: see the module's docstring."""
+        self.flush()
 
     def flush(self) -> int:
         """Write what changed to the table, once a key; returns how many writes that was."""
