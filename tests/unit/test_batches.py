@@ -51,13 +51,21 @@ def never() -> bool:
     return False
 
 
+def everything(event: Any) -> bool:
+    return True
+
+
+def odd(event: Any) -> bool:
+    return bool(event.number % 2)
+
+
 def test_events_arriving_while_a_batch_is_handled_wait_for_the_next_batch_and_are_not_acknowledged_with_it() -> None:
     async def run() -> tuple[list[list[int]], list[list[int]], list[int]]:
         stream = Stream()
         stream.arrive(0, 1, 2)
         handed: list[list[int]] = []
         acked_before: list[list[int]] = []
-        async with contextlib.aclosing(batches(stream, 4, never)) as each:  # type: ignore[arg-type]
+        async with contextlib.aclosing(batches(stream, 4, never, everything)) as each:  # type: ignore[arg-type]
             async for batch in each:
                 handed.append(numbers(batch))
                 acked_before.append(list(stream.acked))
@@ -79,7 +87,7 @@ def test_a_backlog_comes_in_full_batches_in_order() -> None:
         stream = Stream()
         stream.arrive(*range(10))
         handed: list[list[int]] = []
-        async with contextlib.aclosing(batches(stream, 4, never)) as each:  # type: ignore[arg-type]
+        async with contextlib.aclosing(batches(stream, 4, never, everything)) as each:  # type: ignore[arg-type]
             async for batch in each:
                 handed.append(numbers(batch))
                 if sum(map(len, handed)) == 10:
@@ -92,7 +100,7 @@ def test_a_backlog_comes_in_full_batches_in_order() -> None:
 
 def test_a_batch_whose_handling_failed_is_not_acknowledged_and_the_reader_stops() -> None:
     async def handle_all(stream: Stream) -> None:
-        async with contextlib.aclosing(batches(stream, 4, never)) as each:  # type: ignore[arg-type]
+        async with contextlib.aclosing(batches(stream, 4, never, everything)) as each:  # type: ignore[arg-type]
             async for _ in each:
                 raise ValueError("handling failed")
 
@@ -113,7 +121,7 @@ def test_an_error_reading_the_stream_reaches_the_caller() -> None:
         stream = Stream()
         stream.arrive(0)
         handed: list[list[int]] = []
-        async with contextlib.aclosing(batches(stream, 4, never)) as each:  # type: ignore[arg-type]
+        async with contextlib.aclosing(batches(stream, 4, never, everything)) as each:  # type: ignore[arg-type]
             async for batch in each:
                 handed.append(numbers(batch))
                 stream.incoming.put_nowait(OSError("broker gone"))
@@ -131,7 +139,7 @@ def test_the_batches_end_when_the_stream_ends() -> None:
 
     async def run() -> list[list[int]]:
         handed: list[list[int]] = []
-        async for batch in batches(Ending(), 2, never):  # type: ignore[arg-type]
+        async for batch in batches(Ending(), 2, never, everything):  # type: ignore[arg-type]
             handed.append(numbers(batch))
         return handed
 
@@ -147,7 +155,7 @@ def test_once_the_worker_stops_nothing_more_is_handed_out_or_acknowledged() -> N
         stream.arrive(*range(6))
         stopping = False
         handed: list[list[int]] = []
-        async with contextlib.aclosing(batches(stream, 2, lambda: stopping)) as each:  # type: ignore[arg-type]
+        async with contextlib.aclosing(batches(stream, 2, lambda: stopping, everything)) as each:  # type: ignore[arg-type]
             async for batch in each:
                 handed.append(numbers(batch))
                 await asyncio.sleep(0.01)  # the rest arrives in the reader's queue
@@ -172,7 +180,7 @@ def test_each_event_is_acknowledged_once_handled_and_not_when_its_handling_is_ca
         reached = asyncio.Event()
 
         async def agent() -> None:
-            async for event in each_event(stream, never):  # type: ignore[arg-type]
+            async for event in each_event(stream, never, everything):  # type: ignore[arg-type]
                 acked_before.append(len(stream.acked))
                 if event.number == 1:
                     reached.set()
@@ -199,10 +207,36 @@ def test_each_event_stops_without_acknowledging_once_the_worker_stops() -> None:
         stream.arrive(*range(4))
         signal = asyncio.Event()
         handled: list[int] = []
-        async for event in each_event(stream, signal.is_set):  # type: ignore[arg-type]
+        async for event in each_event(stream, signal.is_set, everything):  # type: ignore[arg-type]
             handled.append(event.number)
             if event.number == 1:
                 signal.set()  # the signal comes while the second is handled
         return handled, stream.acked
 
     assert asyncio.run(run()) == ([0, 1], [0])
+
+
+def test_events_not_admitted_are_neither_handed_out_nor_acknowledged() -> None:
+    """Left for the fetch that brings them again in their turn (see in_order.py)."""
+
+    async def run() -> tuple[list[int], list[int], list[int]]:
+        stream = Stream()
+        stream.arrive(*range(6))
+        one_by_one: list[int] = []
+        async for event in each_event(stream, never, odd):  # type: ignore[arg-type]
+            one_by_one.append(event.number)
+            if event.number == 5:
+                break
+        acked_one_by_one, stream.acked = stream.acked, []
+        stream.arrive(*range(6))
+        batched: list[int] = []
+        async with contextlib.aclosing(batches(stream, 4, never, odd)) as each:  # type: ignore[arg-type]
+            async for batch in each:
+                batched += numbers(batch)
+                if 5 in batched:
+                    break
+        return one_by_one, acked_one_by_one, batched
+
+    one_by_one, acked, batched = asyncio.run(run())
+    assert one_by_one == [1, 3, 5] and acked == [1, 3]
+    assert batched == [1, 3, 5]

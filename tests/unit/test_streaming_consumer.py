@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Callable, Iterator
 from types import SimpleNamespace
+from typing import Any
 
 import faust
 import pytest
@@ -116,7 +117,8 @@ def test_a_rebalance_starting_empties_the_buffers_as_faust_does(app: faust.App) 
 
 def test_the_seek_to_committed_offsets_sends_stream_partitions_with_none_to_their_beginning(app: faust.App) -> None:
     """aiokafka's seek leaves them where they are, past the records Faust dropped from its buffers as the
-    rebalance started; the changelogs, whose offsets are never committed, stay where they are."""
+    rebalance started; the changelogs, whose offsets are never committed, stay where they are. Where each
+    stream partition's records come from is published before any seek (see in_order.py)."""
     changelog = sorted(app.tables.changelog_topics)[0]
     committed = {
         TP("articles.raw", 0): None,
@@ -124,28 +126,44 @@ def test_the_seek_to_committed_offsets_sends_stream_partitions_with_none_to_thei
         TP("articles.raw", 2): 7,
         TP(changelog, 0): None,
     }
-    sought: list[TP] = []
+    seeks: list[tuple[str, Any]] = []
+    seen_before_seeking: list[tuple[int, Any]] = []
 
     class AIOKafkaConsumer:
-        async def seek_to_committed(self) -> dict[TP, int | None]:
-            return committed
+        def assignment(self) -> set[TP]:
+            return set(committed)
 
-        async def seek_to_beginning(self, *partitions: TP) -> None:
-            sought.extend(partitions)
+        async def committed(self, tp: TP) -> int | None:
+            return committed[tp]
 
         async def beginning_offsets(self, partitions: list[TP]) -> dict[TP, int]:
             return dict.fromkeys(partitions, 3)
 
+        def seek(self, tp: TP, offset: int) -> None:
+            seen_before_seeking.append(app.consumer.sought)
+            seeks.append(("seek", (tp, offset)))
+
+        async def seek_to_beginning(self, *partitions: TP) -> None:
+            seen_before_seeking.append(app.consumer.sought)
+            seeks.append(("beginning", sorted(partitions)))
+
     thread = app.consumer._thread
     original = thread._ensure_consumer
     thread._ensure_consumer = lambda: AIOKafkaConsumer()
+    before = app.consumer.sought[0]
     try:
         returned = app.loop.run_until_complete(thread._seek_to_committed_or_beginning())
     finally:
         thread._ensure_consumer = original
     assert returned == committed
-    assert sought == [TP("articles.raw", 0), TP("articles.raw", 1)]
+    assert seeks == [
+        ("seek", (TP("articles.raw", 2), 7)),
+        ("beginning", [TP("articles.raw", 0), TP("articles.raw", 1)]),
+    ]
     assert app.consumer.beginnings == {TP("articles.raw", p): 3 for p in range(3)}, "for the commits: see below"
+    positions = {TP("articles.raw", 0): 3, TP("articles.raw", 1): 3, TP("articles.raw", 2): 7}
+    assert app.consumer.sought == (before + 1, positions), "the committed offset, or the first on the broker"
+    assert seen_before_seeking == [(before + 1, positions)] * 2, "published before any seek"
 
 
 @pytest.mark.parametrize(

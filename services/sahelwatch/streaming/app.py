@@ -19,7 +19,7 @@ import gc
 import logging
 import time
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 import faust
 import orjson
@@ -37,8 +37,9 @@ from sahelwatch.core.tagging.knowledge import default_knowledge
 from sahelwatch.streaming import article_batch, metrics
 from sahelwatch.streaming.batches import batches, each_event
 from sahelwatch.streaming.buffers import keep_owned_records_on_resume
-from sahelwatch.streaming.consumer import use_worker_consumer
+from sahelwatch.streaming.consumer import Consumer, use_worker_consumer
 from sahelwatch.streaming.credentials import faust_credentials
+from sahelwatch.streaming.in_order import InOrder
 from sahelwatch.streaming.prepare_pool import Prepared, PreparePool
 from sahelwatch.streaming.sensor import setup_sensor
 from sahelwatch.streaming.table_writes import BufferedTable
@@ -131,6 +132,7 @@ def create_app(settings: Settings) -> faust.App:
     metrics.knowledge.info(default_knowledge().versions | {"rules": pipeline.rules.version})
 
     pool = PreparePool(settings)
+    in_order = InOrder(lambda: cast(Consumer, app.consumer).sought)
 
     @app.on_before_shutdown.connect
     def _stop_pool(sender: Any, /, *args: Any, signal: BaseSignalT[Any], **kwargs: Any) -> None:
@@ -139,7 +141,7 @@ def create_app(settings: Settings) -> faust.App:
     @app.agent(raw, name="intake")
     async def intake(stream: StreamT[bytes]) -> None:
         await pool.start()
-        async for events in batches(stream, INTAKE_BATCH, stopping=lambda: app.should_stop):
+        async for events in batches(stream, INTAKE_BATCH, stopping=lambda: app.should_stop, admits=in_order.admits):
             received_at = datetime.now(UTC)
             batch = [(event.value or b"", _origin(event.message)) for event in events]
             metrics.articles_received.inc(len(batch))
@@ -210,7 +212,7 @@ def create_app(settings: Settings) -> faust.App:
     async def dedup(stream: StreamT[bytes]) -> None:
         # A record's table writes, merged and made once it is handled (see table_writes.py).
         index_writes, alert_writes = BufferedTable(dedup_index), BufferedTable(alert_state)
-        async for event in each_event(stream, stopping=lambda: app.should_stop):
+        async for event in each_event(stream, stopping=lambda: app.should_stop, admits=in_order.admits):
             try:
                 with alert_writes, index_writes:  # flushed on leaving, even when cut short (see table_writes.py)
                     for article, signature in article_batch.decode(event.value, event.message.headers):

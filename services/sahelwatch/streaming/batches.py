@@ -29,7 +29,9 @@ from typing import Any
 from faust.types import EventT, StreamT
 
 
-async def batches(stream: StreamT[Any], size: int, stopping: Callable[[], bool]) -> AsyncIterator[list[EventT[Any]]]:
+async def batches(
+    stream: StreamT[Any], size: int, stopping: Callable[[], bool], admits: Callable[[EventT[Any]], bool]
+) -> AsyncIterator[list[EventT[Any]]]:
     """Up to ``size`` events at a time: the next one and all that arrived while the last batch was handled.
 
     No time goes into waiting for a batch to fill: a trickle goes through an article at a time, at
@@ -41,13 +43,20 @@ async def batches(stream: StreamT[Any], size: int, stopping: Callable[[], bool])
     more: Faust flushes its producer before it stops the agents and commits what they acknowledged,
     so a result sent then may never leave while its input is committed. Left unacknowledged, the
     events are read again by the worker that takes the partition over.
+
+    Only the events ``admits`` lets through are handed out (``in_order.InOrder``: each partition's in
+    offset order); the others are left unacknowledged.
     """
     manual = stream.noack()  # type: ignore[attr-defined]  # on Stream, not in StreamT
     queue: asyncio.Queue[EventT[Any]] = asyncio.Queue(size)
 
     async def read() -> None:
         async for event in manual.events():
-            await queue.put(event)
+            if admits(event):
+                await queue.put(event)
+            # Not kept while the stream idles: a message left out and still referenced would hold Faust's
+            # wait for unacknowledged messages, as a rebalance starts, for good.
+            del event
 
     reader = asyncio.ensure_future(read())
     try:
@@ -68,9 +77,12 @@ async def batches(stream: StreamT[Any], size: int, stopping: Callable[[], bool])
             await reader
 
 
-async def each_event(stream: StreamT[Any], stopping: Callable[[], bool]) -> AsyncIterator[EventT[Any]]:
+async def each_event(
+    stream: StreamT[Any], stopping: Callable[[], bool], admits: Callable[[EventT[Any]], bool]
+) -> AsyncIterator[EventT[Any]]:
     """The stream's events one by one, each acknowledged once the body of the caller's ``async for`` has
-    finished with it; not when the body raised or was cancelled, nor once ``stopping()`` (see ``batches``).
+    finished with it; not when the body raised or was cancelled, nor once ``stopping()``, nor when
+    ``admits`` leaves it out (see ``batches``).
 
     The events are read in the caller's task, so Faust's current event, which a table write needs to
     find its changelog partition, is the one being handled.
@@ -79,6 +91,9 @@ async def each_event(stream: StreamT[Any], stopping: Callable[[], bool]) -> Asyn
     async for event in manual.events():
         if stopping():
             return
+        if not admits(event):
+            del event  # see batches.read
+            continue
         yield event
         if stopping():
             return

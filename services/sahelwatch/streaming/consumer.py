@@ -75,18 +75,33 @@ class _ConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):
         they held again; aiokafka's leaves a partition with no committed offset (or 0) where it is, and
         those records were lost. Such a stream partition goes back to its beginning, where a group with
         no committed offset starts (Faust's consumer_auto_offset_reset, "earliest"). The changelogs'
-        offsets are their table stores', never committed: they are left alone."""
+        offsets are their table stores', never committed: they are left alone.
+
+        Where each stream partition's records will come from is published (``Consumer.sought``) before
+        the seek, so that no record fetched after it is judged by the positions of an earlier one
+        (``in_order.py``; Faust resumes the flow of events before it seeks, while its tables recover)."""
         consumer = self._ensure_consumer()
-        committed: Mapping[TP, int] = await consumer.seek_to_committed()
         changelogs = self.app.tables.changelog_topics
-        streams = [tp for tp in committed if tp.topic not in changelogs]
+        partitions = list(consumer.assignment())
+        committed: dict[TP, int] = {tp: await consumer.committed(tp) for tp in partitions}  # None when there is none
+        streams = [tp for tp in partitions if tp.topic not in changelogs]
+        first = await consumer.beginning_offsets(streams) if streams else {}
+        beginnings = {TP(tp.topic, tp.partition): offset for tp, offset in first.items()}
+        group_consumer = cast("Consumer", self.consumer)
+        group_consumer.beginnings.update(beginnings)
+        # The committed offset, or the first one on the broker (aiokafka resets to it a committed offset
+        # that retention has since deleted).
+        starts = {TP(tp.topic, tp.partition): committed[tp] or 0 for tp in streams}
+        group_consumer.sought = (
+            group_consumer.sought[0] + 1,
+            {tp: max(start, beginnings.get(tp, 0)) for tp, start in starts.items()},
+        )
+        for tp, offset in committed.items():
+            if offset and offset > 0:
+                consumer.seek(tp, offset)
         unset = [tp for tp in streams if not committed[tp]]
         if unset:
             await consumer.seek_to_beginning(*unset)
-        if streams:
-            beginnings = await consumer.beginning_offsets(streams)
-            group_consumer = cast("Consumer", self.consumer)
-            group_consumer.beginnings.update({TP(tp.topic, tp.partition): offset for tp, offset in beginnings.items()})
         return committed
 
 
@@ -149,6 +164,8 @@ class Consumer(faust_aiokafka.Consumer):
         self._read_offset = _NeverRead()
         #: Each stream partition's first offset on the broker, as of the last seek to the committed offsets.
         self.beginnings: dict[TP, int] = {}
+        #: How many seeks to the committed offsets there were, and where the last one left each stream partition.
+        self.sought: tuple[int, Mapping[TP, int]] = (0, {})
 
     def _new_offset(self, tp: TP) -> int | None:
         """The offset to commit: past the run of acknowledged records that starts at the next record to
@@ -164,10 +181,8 @@ class Consumer(faust_aiokafka.Consumer):
         if not acked:
             return None
         acked.sort()
-        # The next record to handle: the committed one, or the first still on the broker when there is
-        # none (or when it is older than that, deleted by retention while the group was away).
-        known = [offset for offset in (self._committed_offset[tp], self.beginnings.get(tp)) if offset is not None]
-        if known and acked[0] > max(known):
+        start = self.next_to_handle(tp)
+        if start is not None and acked[0] > start:
             return None
         run = 1
         while run < len(acked) and acked[run] == acked[run - 1] + 1:
@@ -176,6 +191,13 @@ class Consumer(faust_aiokafka.Consumer):
         self._acked_index[tp].difference_update(acked[:run])
         del acked[:run]
         return last + 1
+
+    def next_to_handle(self, tp: TP) -> int | None:
+        """The offset of a stream partition's next record to handle, as of its last commit or seek: the
+        committed one, or the first still on the broker when there is none (or when the committed one is older
+        than that, deleted by retention while the group was away); None when neither is known."""
+        known = [offset for offset in (self._committed_offset[tp], self.beginnings.get(tp)) if offset is not None]
+        return max(known) if known else None
 
     def _new_consumer_thread(self) -> faust_aiokafka.AIOKafkaConsumerThread:
         return _ConsumerThread(self, loop=self.loop, beacon=self.beacon)
