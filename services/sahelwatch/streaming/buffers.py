@@ -14,11 +14,12 @@ partition like that in about one restart in five; a log of each emptying
 showed 30 to 510 records dropped at nearly every restart.
 
 Here, emptying a buffer on resuming keeps the records of partitions assigned
-to the worker, in order: the seek may fetch some of them again, and the dedup
-stage recognises a second pass as a redelivery. Only records of partitions the
-worker no longer owns are dropped, as are all of them on suspending (Faust
-seeks back to the committed offsets after that) and on resuming while the
-tables recover.
+to the worker, in order. Records fetched before the seek are among them, and
+the seek fetches earlier ones again after them: ``in_order.py`` hands each
+partition's records to the agents in offset order from where the seek left
+it. Only records of partitions the worker no longer owns are dropped, as are
+all of them on suspending (Faust seeks back to the committed offsets after
+that) and on resuming while the tables recover.
 """
 
 from __future__ import annotations
