@@ -509,13 +509,7 @@ class SlowReader:
 
     def lag(self) -> int:
         """How many alert messages the group has not committed as read."""
-        topics = self.env.settings.topics.alerts()
-        admin = KafkaAdminClient(bootstrap_servers=self.env.settings.bootstrap_servers)
-        try:
-            committed = admin.list_group_offsets(self.group)[self.group]
-        finally:
-            admin.close()
-        return self.env.count(*topics) - sum(max(o.offset, 0) for tp, o in committed.items() if tp.topic in topics)
+        return sum(uncommitted(self.env, self.group, self.env.settings.topics.alerts()).values())
 
     def read_all(self, alert_ids: Iterable[str], timeout: float = 60.0) -> None:
         """Let it read as fast as it can, until it has committed every alert and read these ones."""
@@ -577,28 +571,27 @@ def _timeline(logs: str) -> str:
     return "\n".join(line for line in logs.splitlines() if TIMELINE.search(line))
 
 
-def check_all_committed(env: Env) -> None:
-    """Once the workers have stopped, the group has committed every record of its input and dedup topics:
-    no commit waits for good on a record never acknowledged, and a next start has nothing to read again."""
-    app_id = env.settings.app_id
-    topics = (env.settings.topics.raw, f"{app_id}-dedup")
+def uncommitted(env: Env, group: str, topics: Iterable[str]) -> dict[str, int]:
+    """How many records of each partition of the topics the group has not committed, by "topic/partition"."""
     admin = KafkaAdminClient(bootstrap_servers=env.settings.bootstrap_servers)
     consumer = KafkaConsumer(bootstrap_servers=env.settings.bootstrap_servers, group_id=None)
     try:
-        offsets = admin.list_group_offsets(app_id)[app_id]
-        committed = {tp: o.offset for tp, o in offsets.items() if tp.topic in topics}
+        committed = {tp: max(o.offset, 0) for tp, o in admin.list_group_offsets(group)[group].items()}
         ends = consumer.end_offsets(
             [TopicPartition(t, p) for t in topics for p in consumer.partitions_for_topic(t) or ()]
         )
     finally:
         consumer.close()
         admin.close()
-    behind = {
-        f"{tp.topic}/{tp.partition}": (committed.get(tp), end)
-        for tp, end in ends.items()
-        if committed.get(tp, 0) != end
-    }
-    assert not behind, f"(committed, end) of partitions not committed to their end: {behind}"
+    return {f"{tp.topic}/{tp.partition}": end - committed.get(tp, 0) for tp, end in ends.items()}
+
+
+def check_all_committed(env: Env) -> None:
+    """Once the workers have stopped, the group has committed every record of its input and dedup topics:
+    no commit waits for good on a record never acknowledged, and a next start has nothing to read again."""
+    app_id = env.settings.app_id
+    behind = {tp: n for tp, n in uncommitted(env, app_id, (env.settings.topics.raw, f"{app_id}-dedup")).items() if n}
+    assert not behind, f"records not committed, by partition: {behind}"
 
 
 def check_alerts(outputs: Outputs, reference: Reference) -> None:

@@ -86,15 +86,12 @@ class _ConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):
         committed: dict[TP, int] = {tp: await consumer.committed(tp) for tp in partitions}  # None when there is none
         streams = [tp for tp in partitions if tp.topic not in changelogs]
         first = await consumer.beginning_offsets(streams) if streams else {}
-        beginnings = {TP(tp.topic, tp.partition): offset for tp, offset in first.items()}
         group_consumer = cast("Consumer", self.consumer)
-        group_consumer.beginnings.update(beginnings)
         # The committed offset, or the first one on the broker (aiokafka resets to it a committed offset
         # that retention has since deleted).
-        starts = {TP(tp.topic, tp.partition): committed[tp] or 0 for tp in streams}
         group_consumer.sought = (
             group_consumer.sought[0] + 1,
-            {tp: max(start, beginnings.get(tp, 0)) for tp, start in starts.items()},
+            {TP(tp.topic, tp.partition): max(committed[tp] or 0, first.get(tp, 0)) for tp in streams},
         )
         for tp, offset in committed.items():
             if offset and offset > 0:
@@ -162,8 +159,6 @@ class Consumer(faust_aiokafka.Consumer):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._read_offset = _NeverRead()
-        #: Each stream partition's first offset on the broker, as of the last seek to the committed offsets.
-        self.beginnings: dict[TP, int] = {}
         #: How many seeks to the committed offsets there were, and where the last one left each stream partition.
         self.sought: tuple[int, Mapping[TP, int]] = (0, {})
 
@@ -193,10 +188,10 @@ class Consumer(faust_aiokafka.Consumer):
         return last + 1
 
     def next_to_handle(self, tp: TP) -> int | None:
-        """The offset of a stream partition's next record to handle, as of its last commit or seek: the
-        committed one, or the first still on the broker when there is none (or when the committed one is older
-        than that, deleted by retention while the group was away); None when neither is known."""
-        known = [offset for offset in (self._committed_offset[tp], self.beginnings.get(tp)) if offset is not None]
+        """The offset of a stream partition's next record to handle: its committed one, or where the last
+        seek left it when that is further (the first still on the broker, when none was committed or the
+        committed one was deleted by retention while the group was away); None when neither is known."""
+        known = [offset for offset in (self._committed_offset[tp], self.sought[1].get(tp)) if offset is not None]
         return max(known) if known else None
 
     def _new_consumer_thread(self) -> faust_aiokafka.AIOKafkaConsumerThread:
