@@ -209,7 +209,12 @@ class Worker:
             self.process = subprocess.Popen(
                 [SAHELWATCH, "worker"], env=os.environ | self.vars, stdout=log, stderr=subprocess.STDOUT
             )
-        return self.wait_ready(timeout)
+        STARTED.append(self)
+        try:
+            return self.wait_ready(timeout)
+        except BaseException:
+            self.stop(signal.SIGKILL)  # not left running by the fixture or test that failed to start it
+            raise
 
     def wait_ready(self, timeout: float = 90.0) -> Worker:
         """Until /health says ok: partitions assigned, no rebalance or recovery under way."""
@@ -245,6 +250,21 @@ class Worker:
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")[-6000:]
+
+
+#: Every worker a test or fixture started, so that none outlives it (see stop_leftover_workers).
+STARTED: list[Worker] = []
+
+
+@pytest.fixture(autouse=True)
+def stop_leftover_workers() -> Iterator[None]:
+    """Kill the workers a test started and left running: a test that fails midway (or a fixture that
+    fails after starting one) would otherwise leave them loading the machine, and holding their
+    partitions, for every test after it. A module's workers started by its fixtures are theirs to stop."""
+    before = len(STARTED)
+    yield
+    for leftover in STARTED[before:]:
+        leftover.stop(signal.SIGKILL)
 
 
 @pytest.fixture(scope="module")

@@ -117,8 +117,9 @@ def scraped(tmp_path_factory: pytest.TempPathFactory, broker: str) -> Iterator[P
     env: Env = make_env(tmp_path_factory, broker)
     folder = tmp_path_factory.mktemp("prometheus")
     worker = Worker(env, folder / "worker.log").start()
-    prometheus = Prometheus(folder, worker.port)
+    prometheus: Prometheus | None = None
     try:
+        prometheus = Prometheus(folder, worker.port)
         prometheus.wait_for('up{job="sahelwatch"} == 1')
         week = [line for line in (SCENARIOS / "week_august_2023.jsonl").read_bytes().splitlines() if line.strip()]
         publish_paced(env, week)
@@ -133,7 +134,8 @@ def scraped(tmp_path_factory: pytest.TempPathFactory, broker: str) -> Iterator[P
         time.sleep(4)  # a few more scrapes, so rates over short windows have two points
         yield prometheus
     finally:
-        prometheus.stop()
+        if prometheus is not None:
+            prometheus.stop()
         worker.stop()
 
 
