@@ -57,6 +57,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/clean_dedup.py
 	$(BIN)/python bench/tagging.py
 	$(BIN)/python bench/alerts.py
+	$(BIN)/python bench/pool_round_trip.py
 	$(KAFKA) fetch
 	deploy/with-kafka.sh $(BIN)/python bench/stream.py
 	deploy/with-kafka.sh $(BIN)/python bench/recovery.py

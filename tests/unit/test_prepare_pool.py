@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import fcntl
 import os
 import pickle
 import signal
@@ -19,7 +20,7 @@ import pytest
 from sahelwatch.config import Settings
 from sahelwatch.core.intake import Rejected
 from sahelwatch.core.model import Origin
-from sahelwatch.streaming.prepare_pool import PARENT_CHECK_SECONDS, Prepared, PreparePool
+from sahelwatch.streaming.prepare_pool import PARENT_CHECK_SECONDS, PIPE_BYTES, Prepared, PreparePool
 
 NOW = datetime(2023, 8, 1, 12, tzinfo=UTC)
 
@@ -135,3 +136,16 @@ def _alive(pid: int) -> bool:
     except FileNotFoundError:
         return False
     return state != "Z"  # a zombie has ended, waiting for its new parent to reap it
+
+
+def test_a_whole_batch_fits_in_the_pipes_to_and_from_the_pool(tmp_path: Path) -> None:
+    """So that it crosses in one write and one read (see widen_pipes)."""
+    pool = PreparePool(Settings(data_dir=tmp_path))
+    try:
+        executor = pool._executor
+        pipes = (executor._call_queue._writer, executor._result_queue._reader)  # type: ignore[attr-defined]
+        sizes = [fcntl.fcntl(pipe.fileno(), fcntl.F_GETPIPE_SZ) for pipe in pipes]
+    finally:
+        pool.close()
+    assert sizes == [PIPE_BYTES] * 2, "Linux's 64 KB otherwise"
+    assert PIPE_BYTES >= 64 * 2 * 3300, "a batch of bench articles, on the way back"
