@@ -1,11 +1,13 @@
 """The worker's Kafka consumer waits at most FETCH_WAIT_MS at the broker (Faust's own is 1.5 s) when a fetch
 leaves some of its partitions out, and IDLE_FETCH_WAIT_MS when it covers them all, delivers records fetched
-again below the last offset read, keeps the buffered records of its own partitions when flow resumes, and
-never commits past a record not acknowledged."""
+again below the last offset read, keeps the buffered records of its own partitions when flow resumes,
+never commits past a record not acknowledged, and hands over the dedup topic's records before new input."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable, Iterator
 from types import SimpleNamespace
 from typing import Any
@@ -251,3 +253,29 @@ def test_a_fetch_leaving_a_partition_out_waits_the_short_wait() -> None:
     streams = [TP("articles.raw", 0), TP("articles.raw", 1), TP("app-dedup", 0)]
     assert _planned_wait(streams[1:]) == FETCH_WAIT_MS
     assert _planned_wait(streams, recovering=True) == FETCH_WAIT_MS  # the changelog, while the tables recover
+
+
+def test_each_poll_takes_the_dedup_topics_fetched_records_before_new_input(app: faust.App) -> None:
+    """aiokafka hands a poll's records over partition by partition, in the order their fetches came back:
+    under a backlog the dedup topic's records, work the worker has begun, waited behind thousands of new
+    articles (620 ms on average in bench/stream.py) while the dedup stage idled."""
+    dedup = TP(f"{Settings().app_id}-dedup", 0)
+    raw = [TP("articles.raw", partition) for partition in range(3)]
+    fetched: OrderedDict[TP, str] = OrderedDict((tp, "records") for tp in [raw[0], raw[1], dedup, raw[2]])
+    order_seen: list[list[TP]] = []
+
+    async def fetched_records(partitions: Any, timeout: float = 0, max_records: int | None = None) -> dict[TP, Any]:
+        order_seen.append(list(fetched))
+        return {}
+
+    fetcher = SimpleNamespace(
+        _records=fetched,
+        _closed=False,
+        fetched_records=fetched_records,
+        _subscriptions=SimpleNamespace(fetch_context=contextlib.nullcontext),
+    )
+    consumer = SimpleNamespace(_fetcher=fetcher, _closed=False)
+    thread = app.consumer._thread
+    assert app.consumer.flow_active
+    app.loop.run_until_complete(thread._fetch_records(consumer, set(fetched), timeout=0, max_records=128))
+    assert order_seen == [[dedup, raw[0], raw[1], raw[2]]], "the dedup topic first, the others in their order"

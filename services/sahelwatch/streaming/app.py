@@ -113,14 +113,15 @@ def create_app(settings: Settings) -> faust.App:
         web_stats_enabled=False,
     )
     _serve_only_our_pages(app)
-    use_worker_consumer(app.transport)
+    sequenced_topic = f"{settings.app_id}-dedup"
+    use_worker_consumer(app.transport, drained_first={sequenced_topic})  # work in flight before new input
     keep_owned_records_on_resume(app)
     topics = settings.topics
     raw = _bytes_topic(app, topics.raw, maxsize=INPUT_BUFFER)
     tagged = _bytes_topic(app, topics.tagged)
     duplicates = _bytes_topic(app, topics.duplicates)
     deadletter = _bytes_topic(app, topics.deadletter)
-    sequenced = _bytes_topic(app, f"{settings.app_id}-dedup", partitions=1, internal=True)
+    sequenced = _bytes_topic(app, sequenced_topic, partitions=1, internal=True)
     dedup_index = app.Table("dedup-index", default=None, partitions=1, key_type=str, options=ROCKSDB_OPTIONS)
     alert_state = app.Table("alert-state", default=None, partitions=1, key_type=str, options=ROCKSDB_OPTIONS)
     alert_topics = {
