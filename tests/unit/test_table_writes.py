@@ -103,3 +103,31 @@ def test_leaving_a_with_block_flushes_even_when_it_was_cut_short() -> None:
     with buffered:
         buffered["next"] = 2
     assert table.log == [("handled", 1), ("next", 2)]
+
+
+class TwiceReadTable(RecordingTable):
+    """Reads its store twice a present key, as a Faust table does (``in``, then the value)."""
+
+    def __init__(self, **data: Any) -> None:
+        super().__init__(**data)
+        self.reads = 0
+
+    def __getitem__(self, key: str) -> Any:
+        self.reads += 2
+        return self.data[key]
+
+    def __contains__(self, key: object) -> bool:
+        self.reads += 1
+        return key in self.data
+
+
+def test_reads_go_to_the_store_when_one_is_given_and_writes_to_the_table() -> None:
+    table = TwiceReadTable(story="s", gone="g")
+    buffered = BufferedTable(table, store=table.data)
+    assert (buffered.get("story"), buffered["story"], buffered.get("missing", "none")) == ("s", "s", "none")
+    del buffered["gone"]
+    buffered["added"] = 1
+    buffered.flush()
+    assert table.reads == 0
+    assert table.log == [("gone", None), ("added", 1)] and table.data == {"story": "s", "added": 1}
+    assert BufferedTable(table).get("story") == "s" and table.reads == 2  # without a store, the table's reads

@@ -159,9 +159,9 @@ def create_app(settings: Settings) -> faust.App:
                     ]
                     continue
                 for _, outcome in prepared[part]:
-                    metrics.stage_seconds.labels("clean").observe(outcome.clean_seconds)
-                    metrics.stage_seconds.labels("tag").observe(outcome.tag_seconds)
-                    metrics.articles_cleaned.labels(outcome.path).inc()
+                    metrics.series(metrics.stage_seconds, "clean").observe(outcome.clean_seconds)
+                    metrics.series(metrics.stage_seconds, "tag").observe(outcome.tag_seconds)
+                    metrics.series(metrics.articles_cleaned, outcome.path).inc()
             for event, rejection in refused:
                 letter = DeadLetter(
                     rejection.reason,
@@ -172,7 +172,7 @@ def create_app(settings: Settings) -> faust.App:
                     rejection.article_id,
                 )
                 await deadletter.send(key=event.message.key, value=orjson.dumps(letter.to_json()))
-                metrics.dead_letters.labels(rejection.reason).inc()
+                metrics.series(metrics.dead_letters, rejection.reason).inc()
 
     derived = _DerivedIndex()
 
@@ -188,31 +188,32 @@ def create_app(settings: Settings) -> faust.App:
             gc.freeze()  # what exists now (modules, knowledge, the index) lives long: no collection walks it
         started = time.perf_counter()
         pipeline.deduplicate(article, writes, derived.index, signature)
-        metrics.stage_seconds.labels("dedup").observe(time.perf_counter() - started)
+        metrics.series(metrics.stage_seconds, "dedup").observe(time.perf_counter() - started)
         if article.duplicate is None:
             target, outcome = tagged, "tagged"
         else:
             target, outcome = duplicates, "duplicate"
-            metrics.duplicates.labels(article.duplicate.kind, article.duplicate.matched_on).inc()
+            metrics.series(metrics.duplicates, article.duplicate.kind, article.duplicate.matched_on).inc()
         await target.send(key=article.id.encode(), value=orjson.dumps(article.to_json()))
         _count_output(article, outcome)
 
     async def alert(article: TaggedArticle, writes: BufferedTable) -> None:
         started = time.perf_counter()
         observation = pipeline.alert(article, writes)
-        metrics.stage_seconds.labels("alert").observe(time.perf_counter() - started)
+        metrics.series(metrics.stage_seconds, "alert").observe(time.perf_counter() - started)
         if observation.late:
             metrics.late_articles.inc()
         for topic, message in observation.messages():
             record = message | {"emitted_at": utc_iso(datetime.now(UTC))}
             await alert_topics[topic].send(key=message["alert_id"].encode(), value=orjson.dumps(record))
         for fired in observation.alerts:
-            metrics.alerts.labels(fired.rule.id, fired.severity, fired.status).inc()
+            metrics.series(metrics.alerts, fired.rule.id, fired.severity, fired.status).inc()
 
     @app.agent(sequenced, name="dedup", concurrency=1)
     async def dedup(stream: StreamT[bytes]) -> None:
         # A record's table writes, merged and made once it is handled (see table_writes.py).
-        index_writes, alert_writes = BufferedTable(dedup_index), BufferedTable(alert_state)
+        index_writes = BufferedTable(dedup_index, store=dedup_index.data)
+        alert_writes = BufferedTable(alert_state, store=alert_state.data)
         async for event in each_event(stream, stopping=lambda: app.should_stop, admits=in_order.admits):
             try:
                 with alert_writes, index_writes:  # flushed on leaving, even when cut short (see table_writes.py)
@@ -239,22 +240,24 @@ def create_app(settings: Settings) -> faust.App:
 def _count_output(article: TaggedArticle, outcome: str) -> None:
     """What the dashboards show of an article: latency always, its tags only for a first occurrence."""
     now = datetime.now(UTC)
-    metrics.articles_output.labels(outcome).inc()
-    metrics.end_to_end_seconds.labels("received").observe((now - article.received_at).total_seconds())
-    metrics.end_to_end_seconds.labels("published").observe(max(0.0, (now - article.published_at).total_seconds()))
+    metrics.series(metrics.articles_output, outcome).inc()
+    metrics.series(metrics.end_to_end_seconds, "received").observe((now - article.received_at).total_seconds())
+    metrics.series(metrics.end_to_end_seconds, "published").observe(
+        max(0.0, (now - article.published_at).total_seconds())
+    )
     if article.duplicate is not None:
         return
     tags = article.tags
     primary = next((c.code for c in tags.countries if c.primary), "none")
     for country in tags.countries:
-        metrics.tagged_articles.labels(country.code).inc()
+        metrics.series(metrics.tagged_articles, country.code).inc()
     for actor in tags.actors:
-        metrics.actor_mentions.labels(actor.id, actor.country or "none").inc(actor.count)
+        metrics.series(metrics.actor_mentions, actor.id, actor.country or "none").inc(actor.count)
     for keyword in tags.keywords:
-        metrics.keyword_score.labels(keyword.category, primary).inc(keyword.score)
+        metrics.series(metrics.keyword_score, keyword.category, primary).inc(keyword.score)
     for place in tags.places:
-        metrics.place_mentions.labels(
-            place.id, place.name, place.country or "none", str(place.lat), str(place.lon)
+        metrics.series(
+            metrics.place_mentions, place.id, place.name, place.country or "none", str(place.lat), str(place.lon)
         ).inc(place.count)
 
 

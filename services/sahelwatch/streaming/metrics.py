@@ -8,7 +8,13 @@ the worker instance to every series when it scrapes.
 
 from __future__ import annotations
 
+import functools
+from typing import TypeVar
+
 from prometheus_client import Counter, Gauge, Histogram, Info, disable_created_metrics
+from prometheus_client.metrics import MetricWrapperBase
+
+Metric = TypeVar("Metric", bound=MetricWrapperBase)
 
 disable_created_metrics()  # type: ignore[no-untyped-call]  # the *_created series double every counter for no use
 
@@ -67,3 +73,10 @@ dedup_index_bands = Gauge(
 )
 alert_active_keys = Gauge("sahelwatch_alert_active_keys", "Alert keys with open windows or a firing severity.")
 knowledge = Info("sahelwatch_knowledge", "Versions of the knowledge files and alert rules loaded.")
+
+
+@functools.cache
+def series(metric: Metric, *labels: str) -> Metric:
+    """A labelled series, looked up once: ``labels()`` checks its values and takes a lock on every
+    call, and an article updates about fifteen series (labels are bounded, so is this cache)."""
+    return metric.labels(*labels)
