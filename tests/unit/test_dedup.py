@@ -438,6 +438,13 @@ def test_a_word_hashes_the_same_whatever_surrounds_it(words: list[str], spaces: 
     assert len(set(alone)) == len(set(text.split()))  # distinct words, distinct hashes
 
 
+def test_a_text_longer_than_the_powers_kept_hashes_its_words_as_they_hash_alone() -> None:
+    words = [f"word{n}" for n in range(12_000)] + ["z" * 70_000]
+    text = " ".join(words)
+    assert len(text.encode()) > len(minhash_module._POWERS)
+    assert minhash_module._word_hashes(text).tolist() == [int(minhash_module._word_hashes(w)[0]) for w in words]
+
+
 def test_words_that_differ_only_past_their_256th_byte_or_by_a_swap_hash_apart() -> None:
     long = "x" * 300
     hashes = {int(minhash_module._word_hashes(w)[0]) for w in (long + "a", long + "b", "ab", "ba", "niger", "nigeria")}

@@ -26,12 +26,25 @@ _A = _rng.integers(1, 2**63, size=NUM_PERM, dtype=np.uint64) | np.uint64(1)
 _B = _rng.integers(0, 2**63, size=NUM_PERM, dtype=np.uint64)
 _MIX = (np.uint64(0x9E3779B97F4A7C15), np.uint64(0xC2B2AE3D27D4EB4F), np.uint64(0x165667B19E3779F9))
 _BAND_MIX = _rng.integers(1, 2**63, size=ROWS + 1, dtype=np.uint64) | np.uint64(1)
-_BAND_NUMBERS = np.arange(BANDS, dtype=np.uint64)
-_POWERS = np.array([pow(0x100000001B3, place, 2**64) for place in range(256)], dtype=np.uint64)
+_BAND_OFFSETS = np.arange(BANDS, dtype=np.uint64) * _BAND_MIX[ROWS]  # each band's number, mixed
+_P = 0x100000001B3  # of the word hash: a word is the sum of its bytes (plus one) times _P to the power of their place
 _ASCII_SPACE = np.zeros(256, dtype=bool)
 _ASCII_SPACE[[ord(c) for c in " \t\n\v\f\r\x1c\x1d\x1e\x1f"]] = True  # str.isspace() below 128
 _UNICODE_SPACE = re.compile("[\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]")  # and above
 _EMPTY = np.zeros(0, dtype=np.uint64)
+
+
+def _powers_up_to(count: int) -> tuple[npt.NDArray[np.uint64], npt.NDArray[np.uint64]]:
+    """``_P`` and its inverse modulo 2**64, to the powers 0 to ``count - 1``."""
+    bases = np.empty((2, count), dtype=np.uint64)
+    bases[:, 0] = 1
+    bases[0, 1:] = _P
+    bases[1, 1:] = pow(_P, -1, 2**64)
+    powers = np.cumprod(bases, axis=1)  # uint64 products wrap modulo 2**64, as the hash wants
+    return powers[0], powers[1]
+
+
+_POWERS, _INVERSES = _powers_up_to(1 << 16)  # 1 MiB, for texts up to 64 KiB; a longer one makes its own
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -96,10 +109,8 @@ class Signature:
 
         A rare collision only adds a candidate, which the Jaccard check then turns away.
         """
-        rows = self.values.astype(np.uint64).reshape(BANDS, ROWS)
-        keys = _BAND_NUMBERS * _BAND_MIX[ROWS]
-        for row in range(ROWS):
-            keys = keys + rows[:, row] * _BAND_MIX[row]
+        keys = self.values.astype(np.uint64).reshape(BANDS, ROWS) @ _BAND_MIX[:ROWS]  # uint64: wraps, as wanted
+        keys += _BAND_OFFSETS
         return keys.tolist()  # type: ignore[no-any-return]  # numpy's tolist is untyped
 
 
@@ -133,12 +144,16 @@ def _word_hashes(text: str) -> npt.NDArray[np.uint64]:
     """A stable 64-bit hash of each word of ``str.split()``, computed on the text's UTF-8 bytes at once.
 
     Splitting made a string object a word, and hashing looked each one up in a
-    memo: 150 of the 270 µs a signature took. Here a word's hash is a polynomial
-    of its bytes (``_POWERS`` by the byte's place in the word, the 256th place
-    wrapping to the first), mixed; no string per word, and the same in every
-    process. UTF-8 never puts an ASCII byte inside another character, so ASCII
-    spaces are found byte by byte; a text with other Unicode spaces is split by
-    Python first.
+    memo: 150 of the 270 µs a signature took. Here a word's hash is a
+    polynomial of its bytes, ``_P`` to the power of the byte's place in the
+    word, mixed; no string per word, and the same in every process. Each byte
+    is weighed by its place in the whole text, and each word's sum then moved
+    back to its own first place by the inverse power of its start (``_P`` is
+    odd, so it has one modulo 2**64): no per-byte place within words to work
+    out. (Until 2026-12-07 a place wrapped at 256 bytes, so a word longer than
+    that, a URL or a blob, hashed differently then.) UTF-8 never puts an ASCII
+    byte inside another character, so ASCII spaces are found byte by byte; a
+    text with other Unicode spaces is split by Python first.
     """
     if not text.isascii() and _UNICODE_SPACE.search(text):
         text = " ".join(text.split())
@@ -153,14 +168,11 @@ def _word_hashes(text: str) -> npt.NDArray[np.uint64]:
     starts = np.flatnonzero(first)
     if not len(starts):
         return _EMPTY
-    word = np.cumsum(first)
-    word -= 1  # each byte's word; a space counts with the word before it, and adds nothing
-    place = np.arange(len(data)) - starts[word]
-    place &= 255
-    terms = _POWERS[place]
-    terms *= data + np.uint64(1)
+    powers, inverses = (_POWERS, _INVERSES) if len(data) <= len(_POWERS) else _powers_up_to(len(data))
+    terms = powers[: len(data)] * (data + np.uint64(1))
     terms[space] = 0
     hashes = np.add.reduceat(terms, starts)
+    hashes *= inverses[starts]
     hashes ^= hashes >> np.uint64(33)  # the finaliser of MurmurHash3: every bit of a word moves the top 32
     hashes *= np.uint64(0xFF51AFD7ED558CCD)
     hashes ^= hashes >> np.uint64(33)
