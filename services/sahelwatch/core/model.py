@@ -109,6 +109,14 @@ class TaggedArticle:
             },
             "fingerprint": {"body_sha256": self.body_sha256},
             **self.tags.to_json(),
+            **self.verdict_json(),
+            "received_at": utc_iso(self.received_at),
+            "origin": {"topic": self.origin.topic, "partition": self.origin.partition, "offset": self.origin.offset},
+        }
+
+    def verdict_json(self) -> dict[str, Any]:
+        """The fields of ``to_json`` the dedup stage decides; the others are known once the article is prepared."""
+        return {
             "duplicate": None
             if self.duplicate is None
             else {
@@ -118,8 +126,6 @@ class TaggedArticle:
                 "similarity": self.duplicate.similarity,
             },
             "story": None if self.story_id is None else {"id": self.story_id, "sources": list(self.story_sources)},
-            "received_at": utc_iso(self.received_at),
-            "origin": {"topic": self.origin.topic, "partition": self.origin.partition, "offset": self.origin.offset},
         }
 
     @classmethod

@@ -30,11 +30,11 @@ from mode.types.signals import BaseSignalT
 from sahelwatch.clients import MAX_REQUEST_BYTES
 from sahelwatch.config import Settings
 from sahelwatch.core.dedup import Index, build_index
-from sahelwatch.core.dedup.minhash import Signature
 from sahelwatch.core.intake import Rejected
 from sahelwatch.core.model import DeadLetter, Origin, TaggedArticle, utc_iso
 from sahelwatch.core.tagging.knowledge import default_knowledge
 from sahelwatch.streaming import article_batch, metrics
+from sahelwatch.streaming.article_batch import Carried
 from sahelwatch.streaming.batches import batches, each_event
 from sahelwatch.streaming.buffers import keep_owned_records_on_resume
 from sahelwatch.streaming.consumer import Consumer, use_worker_consumer
@@ -180,21 +180,22 @@ def create_app(settings: Settings) -> faust.App:
     def _reindex_after_rebalance(sender: Any, /, *args: Any, signal: BaseSignalT[Any], **kwargs: Any) -> None:
         derived.stale = True  # the table may now hold stories this worker has not indexed
 
-    async def handle(article: TaggedArticle, signature: Signature | None, writes: BufferedTable) -> None:
+    async def handle(carried: Carried, writes: BufferedTable) -> None:
+        article = carried.article
         if derived.stale:  # events flow only once the table is recovered, so it is complete here
             derived.index, derived.stale = build_index(writes), False
             index = derived.index
             log.info("rebuilt the dedup index: %d stories, %d band entries", len(index.stories), len(index.bands))
             gc.freeze()  # what exists now (modules, knowledge, the index) lives long: no collection walks it
         started = time.perf_counter()
-        pipeline.deduplicate(article, writes, derived.index, signature)
+        pipeline.deduplicate(article, writes, derived.index, carried.signature)
         metrics.series(metrics.stage_seconds, "dedup").observe(time.perf_counter() - started)
         if article.duplicate is None:
             target, outcome = tagged, "tagged"
         else:
             target, outcome = duplicates, "duplicate"
             metrics.series(metrics.duplicates, article.duplicate.kind, article.duplicate.matched_on).inc()
-        await target.send(key=article.id.encode(), value=orjson.dumps(article.to_json()))
+        await target.send(key=article.id.encode(), value=carried.output())
         _count_output(article, outcome)
 
     async def alert(article: TaggedArticle, writes: BufferedTable) -> None:
@@ -217,9 +218,9 @@ def create_app(settings: Settings) -> faust.App:
         async for event in each_event(stream, stopping=lambda: app.should_stop, admits=in_order.admits):
             try:
                 with alert_writes, index_writes:  # flushed on leaving, even when cut short (see table_writes.py)
-                    for article, signature in article_batch.decode(event.value, event.message.headers):
-                        await handle(article, signature, index_writes)
-                        await alert(article, alert_writes)
+                    for carried in article_batch.decode(event.value, event.message.headers):
+                        await handle(carried, index_writes)
+                        await alert(carried.article, alert_writes)
             except BaseException:
                 derived.stale = True  # cut short amid an article: the index may hold what the table will not
                 raise

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import orjson
@@ -34,6 +35,20 @@ RECORD_BYTES = 512 * 1024
 MINHASH_HEADER = "sahelwatch-minhash"
 
 
+@dataclass(frozen=True, slots=True)
+class Carried:
+    """An article of a record, its signature, and its JSON as the intake wrote it (``to_json`` before the verdict)."""
+
+    article: TaggedArticle
+    signature: Signature | None
+    fields: dict[str, Any]
+
+    def output(self) -> bytes:
+        """The article's output record: the intake's JSON with the dedup stage's verdict, the same as
+        ``to_json`` then, without serialising the whole article again (about 30 µs an article in the worker)."""
+        return orjson.dumps(self.fields | self.article.verdict_json())
+
+
 def encode(articles: Sequence[Prepared]) -> Iterator[tuple[bytes, slice]]:
     """Records of at most ``RECORD_BYTES`` each, in order, with the slice of ``articles`` each holds."""
     start, size = 0, 0
@@ -47,16 +62,19 @@ def encode(articles: Sequence[Prepared]) -> Iterator[tuple[bytes, slice]]:
         yield _record(articles[start:]), slice(start, len(articles))
 
 
-def decode(value: bytes, headers: Any) -> list[tuple[TaggedArticle, Signature | None]]:
-    """The articles of a record and their signatures; raises ValueError on a record that is neither
-    an article batch nor an earlier worker's single article."""
+def decode(value: bytes, headers: Any) -> list[Carried]:
+    """The articles of a record; raises ValueError on a record that is neither an article batch nor
+    an earlier worker's single article."""
     data = orjson.loads(value)
     if "articles" not in data:  # a record from a worker before batches, during a rolling upgrade
         article = TaggedArticle.from_json(data)
-        return [(article, _signature_of(article, headers))]
+        return [Carried(article, _signature_of(article, headers), data)]
     if data.get("schema_version") != SCHEMA_VERSION:
         raise ValueError(f"article batch of schema_version {data.get('schema_version')!r}, not {SCHEMA_VERSION}")
-    return [(TaggedArticle.from_json(item["article"]), _signature(item["minhash"])) for item in data["articles"]]
+    return [
+        Carried(TaggedArticle.from_json(item["article"]), _signature(item["minhash"]), item["article"])
+        for item in data["articles"]
+    ]
 
 
 def _record(articles: Sequence[Prepared]) -> bytes:
