@@ -42,7 +42,7 @@ from sahelwatch.streaming.credentials import faust_credentials
 from sahelwatch.streaming.in_order import InOrder
 from sahelwatch.streaming.prepare_pool import Prepared, PreparePool
 from sahelwatch.streaming.sensor import setup_sensor
-from sahelwatch.streaming.table_writes import BufferedTable
+from sahelwatch.streaming.table_writes import BufferedTable, changelog_sent
 from sahelwatch.wiring import build_pipeline
 
 log = logging.getLogger(__name__)
@@ -224,6 +224,7 @@ def create_app(settings: Settings) -> faust.App:
             except BaseException:
                 derived.stale = True  # cut short amid an article: the index may hold what the table will not
                 raise
+            await changelog_sent(app.producer.buffer)  # before the record is acknowledged (see table_writes.py)
             metrics.dedup_index_bands.set(len(derived.index.bands))
             metrics.alert_active_keys.set(len(alert_state.get("active") or ()))
 
