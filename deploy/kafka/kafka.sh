@@ -260,7 +260,9 @@ log_says_started() {
     local size from
     size="$(wc -c <"$LOG_FILE")"
     from=$(( size < LOG_OFFSET ? 1 : LOG_OFFSET + 1 ))
-    tail -c "+$from" "$LOG_FILE" | grep -qF "$READY_LOG_LINE"
+    # Not grep -q: it quits at the first match, and tail, still writing (the start logs every partition
+    # it loads, a few MB with many topics), dies of SIGPIPE, which pipefail turns into "not started".
+    tail -c "+$from" "$LOG_FILE" | grep -F "$READY_LOG_LINE" >/dev/null
 }
 
 wait_until_ready() {  # wait_until_ready PID START_MS

@@ -248,8 +248,10 @@ class Worker:
             self.process.wait(timeout=timeout)
         return self.process.returncode
 
-    def log(self) -> str:
-        return self.log_path.read_text(errors="replace")[-6000:]
+    def log(self, tail: int | None = 6000) -> str:
+        """The log's last ``tail`` characters, or all of it."""
+        text = self.log_path.read_text(errors="replace")
+        return text if tail is None else text[-tail:]
 
 
 #: Every worker a test or fixture started, so that none outlives it (see stop_leftover_workers).

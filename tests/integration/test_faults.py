@@ -271,7 +271,7 @@ class Outputs:
     """Everything the deployment wrote, read from the beginning as it arrives, by input position."""
 
     env: Env
-    logs: Callable[[], str]
+    logs: Callable[[int | None], str]
     placed: dict[Position, list[Placement]] = field(default_factory=dict)
     strangers: list[dict[str, Any]] = field(default_factory=list)  # outputs of no input of this topic
     alerts: list[dict[str, Any]] = field(default_factory=list)
@@ -337,7 +337,9 @@ class Outputs:
             if done():
                 return
             if time.monotonic() > deadline:
-                raise AssertionError(f"not within {timeout}s: {what()}\n{self.logs()}")
+                raise AssertionError(
+                    f"not within {timeout}s: {what()}\n{changelog_report(self.env)}\n{_timeline(self.logs(None))}"
+                )
 
     def wait_for(self, positions: list[Position], timeout: float = 120.0) -> None:
         """Until every one of these inputs has an output."""
@@ -402,14 +404,15 @@ class Publisher:
         self.producer.close()
 
 
-def logs_of(*workers: Worker) -> Callable[[], str]:
-    return lambda: "\n".join(f"--- {w.log_path.name}:\n{w.log()}" for w in workers if w.process is not None)
+def logs_of(*workers: Worker) -> Callable[[int | None], str]:
+    """The workers' logs, each cut to its last ``tail`` characters (or whole, for a timeline)."""
+    return lambda tail: "\n".join(f"--- {w.log_path.name}:\n{w.log(tail)}" for w in workers if w.process is not None)
 
 
 def stop_all(*workers: Worker) -> None:
     """SIGTERM every worker started (one already stopped is left as it is), then check each exited 0."""
     codes = {w.log_path.name: w.stop() for w in workers if w.process is not None}
-    assert set(codes.values()) <= {0}, f"exit codes {codes}\n{logs_of(*workers)()}"
+    assert set(codes.values()) <= {0}, f"exit codes {codes}\n{logs_of(*workers)(6000)}"
 
 
 # --- changes to the deployment, and a slow reader -------------------------------------------------------------
@@ -538,7 +541,46 @@ def check_outputs(lines: list[bytes], positions: list[Position], outputs: Output
         for index, (line, position) in enumerate(zip(lines, positions, strict=True))
         if (problem := _misplaced(line, outputs.placed.get(position, []), reference.placed[index]))
     ]
-    assert not wrong, "\n".join([f"{len(wrong)} inputs misplaced:", *wrong[:20], _timeline(outputs.logs())])
+    if wrong:
+        stories = sorted({of for _, of in reference.placed if of is not None})
+        report = [f"{len(wrong)} inputs misplaced:", *wrong[:20], changelog_report(outputs.env, stories)]
+        raise AssertionError("\n".join([*report, _timeline(outputs.logs(None))]))
+
+
+def changelog_report(env: Env, stories: Iterable[str] = ()) -> str:
+    """What the tables' changelogs hold at their end: tells a table's losses on the way to the changelog (a
+    write that never reached it) from those after it (a recovery that missed records), with the workers'
+    stores (their data directories stay in the test's folder)."""
+    lines = []
+    for table, wanted in (("dedup-index", [f"story:{story}" for story in stories]), ("alert-state", ["wm0"])):
+        records = changelog(env, f"{env.settings.app_id}-{table}-changelog")
+        first = {key: offset for offset, key, _ in reversed(records)}
+        last = {key: present for _, key, present in records}
+        lines.append(
+            f"{table} changelog: {len(records)} records, offsets {records[0][0] if records else None}.."
+            f"{records[-1][0] if records else None}, first keys {[(o, k) for o, k, _ in records[:4]]}; "
+            f"of {wanted[:3]}... ({len(wanted)}): never written {[k for k in wanted if k not in first][:10]}, "
+            f"deleted {[k for k in wanted if last.get(k) is False][:10]}, "
+            f"first written at {[first.get(k) for k in wanted[:5]]}"
+        )
+    return "\n".join(lines)
+
+
+def changelog(env: Env, topic: str) -> list[tuple[int, str, bool]]:
+    """Every record of a changelog's partition 0: offset, key, and whether it holds a value (not a deletion)."""
+    consumer = KafkaConsumer(bootstrap_servers=env.settings.bootstrap_servers, group_id=None)
+    try:
+        partition = TopicPartition(topic, 0)
+        consumer.assign([partition])
+        consumer.seek_to_beginning(partition)
+        end = consumer.end_offsets([partition])[partition]
+        records = []
+        while consumer.position(partition) < end:
+            for batch in consumer.poll(timeout_ms=1000).values():
+                records += [(r.offset, str(orjson.loads(r.key)), r.value is not None) for r in batch]
+    finally:
+        consumer.close()
+    return records
 
 
 def _misplaced(line: bytes, placements: list[Placement], expected: tuple[str, str | None]) -> str | None:
@@ -563,7 +605,8 @@ def _misplaced(line: bytes, placements: list[Placement], expected: tuple[str, st
 #: The worker log lines that tell which worker held the dedup partition when, what its index held, and what failed.
 TIMELINE = re.compile(
     r"^--- |Joined group|Setting newly assigned|-dedup +\||rebuilt the dedup index"
-    r"|Recovery\]: (Worker ready|Restoring state)|\[\^Worker\]: Stopping|\[ERROR\]"
+    r"|Recovery\]: (Worker ready|Restoring state|Restore complete)|\[\^Worker\]: Stopping|\[ERROR\]"
+    r"|Discarded commit|-changelog +\|"
 )
 
 

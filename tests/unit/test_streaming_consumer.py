@@ -279,3 +279,72 @@ def test_each_poll_takes_the_dedup_topics_fetched_records_before_new_input(app: 
     assert app.consumer.flow_active
     app.loop.run_until_complete(thread._fetch_records(consumer, set(fetched), timeout=0, max_records=128))
     assert order_seen == [[dedup, raw[0], raw[1], raw[2]]], "the dedup topic first, the others in their order"
+
+
+def test_changelog_records_fetched_while_the_flow_stops_are_fetched_again(app: faust.App) -> None:
+    """A fetch begun before a rebalance comes back with a changelog's first records, just sought to by the
+    recovery, while the flow is stopped: Faust drops them, and the recovery read on from after them."""
+    consumer = app.consumer
+    changelog = TP(sorted(app.tables.changelog_topics)[0], 0)
+    raw = TP("articles.raw", 0)
+    records = {
+        changelog: [SimpleNamespace(offset=offset) for offset in range(124)],
+        raw: [SimpleNamespace(offset=offset) for offset in (40, 41)],
+    }
+    asked: list[dict[TP, tuple[int, int]]] = []
+
+    async def fetch_again(dropped: dict[TP, tuple[int, int]]) -> None:
+        asked.append(dict(dropped))
+
+    def getmany_stopping_the_flow(stops: bool) -> Callable[..., Any]:
+        async def getmany(active_partitions: Any, timeout: float) -> dict[TP, Any]:
+            if stops:
+                consumer.stop_flow()  # the rebalance starts while the fetch is out
+            return records
+
+        return getmany
+
+    thread = consumer._thread
+    saved = consumer._getmany, consumer._get_active_partitions, thread.fetch_again
+    consumer._get_active_partitions = lambda: {changelog, raw}  # type: ignore[method-assign]
+    thread.fetch_again = fetch_again  # type: ignore[method-assign]
+    try:
+        for stops in (False, True):
+            consumer.resume_flow()
+            consumer._getmany = getmany_stopping_the_flow(stops)  # type: ignore[method-assign]
+            returned, _ = app.loop.run_until_complete(consumer._wait_next_records(timeout=0))
+            assert returned is records, "Faust's getmany gets them as fetched, and drops them itself"
+    finally:
+        consumer._getmany, consumer._get_active_partitions, thread.fetch_again = saved  # type: ignore[method-assign]
+        consumer.resume_flow()
+    assert asked == [{changelog: (0, 123)}], "only when the flow stopped, and only the changelog's"
+
+
+@pytest.mark.parametrize(
+    ("position", "sought"),
+    [
+        (124, [(0, "changelog")]),  # where the dropped records left it: back to the first of them
+        (50, []),  # sought elsewhere since they were fetched: the later seek stands
+        (None, []),  # no position (being reset): nothing to go back from
+    ],
+)
+def test_fetching_again_goes_back_only_from_where_the_dropped_records_left_the_partition(
+    app: faust.App, position: int | None, sought: list[tuple[int, str]]
+) -> None:
+    changelog = TP(sorted(app.tables.changelog_topics)[0], 0)
+    unassigned = TP("elsewhere-changelog", 0)
+    seeks: list[tuple[int, str]] = []
+    state = SimpleNamespace(has_valid_position=position is not None, position=position)
+    assignment = SimpleNamespace(state_value=lambda tp: state if tp == changelog else None)
+    aiokafka_consumer = SimpleNamespace(
+        _fetcher=SimpleNamespace(_subscriptions=SimpleNamespace(subscription=SimpleNamespace(assignment=assignment))),
+        seek=lambda tp, offset: seeks.append((offset, "changelog" if tp == changelog else str(tp))),
+    )
+    thread = app.consumer._thread
+    original = thread._ensure_consumer
+    thread._ensure_consumer = lambda: aiokafka_consumer
+    try:
+        app.loop.run_until_complete(thread._fetch_again({changelog: (0, 123), unassigned: (7, 9)}))
+    finally:
+        thread._ensure_consumer = original
+    assert seeks == sought

@@ -116,9 +116,8 @@ async def changelog_sent(buffer: _ChangelogBuffer) -> None:
     that buffer before it commits offsets; but the flush gives up after 0.1 s without a record
     leaving (a busy event loop), and the commit goes ahead. An acknowledged dedup record could so
     be committed before its table writes reached the changelog, and a worker taking the partition
-    over recovered a table without them: copies of those stories went out as first occurrences
-    (tests/integration/test_faults.py, workers joining and leaving, once in CI). Called before a
-    record is acknowledged, this leaves nothing of it in the buffer for a commit to outrun.
+    over would recover a table without them. Called before a record is acknowledged, this leaves
+    nothing of it in the buffer for a commit to outrun.
     """
     while buffer.size and buffer.state == "running":
         await buffer.flush()
