@@ -442,8 +442,7 @@ class Changes:
     """
 
     def __init__(self, steps: int, changes: list[Callable[[], None]]) -> None:
-        parts = len(changes) + 2
-        self.due = {steps * (k + 1) // parts: k for k in range(len(changes) + 1)}
+        self.due = {step: k for k, step in enumerate(self.due_steps(steps, len(changes)))}
         self.changes = changes
         self.made = 0
         self.running: Future[None] | None = None
@@ -454,6 +453,16 @@ class Changes:
             self.settle()
             if (k := self.due[step]) < len(self.changes):
                 self.running = self.executor.submit(self.changes[k])
+
+    @staticmethod
+    def due_steps(steps: int, changes: int) -> list[int]:
+        """The step at which each change starts, then the one at which the last is waited for."""
+        return [steps * (k + 1) // (changes + 2) for k in range(changes + 1)]
+
+    @staticmethod
+    def after_each(steps: int, changes: int) -> list[int]:
+        """For each change, a step published once it is over: the one after the step that waited for it."""
+        return [step + 1 for step in Changes.due_steps(steps, changes)[1:]]
 
     def settle(self) -> None:
         """Wait for the change under way (its own waits are bounded), raising what it raised."""
@@ -707,12 +716,17 @@ def test_workers_joining_and_leaving_while_articles_flow_lose_nothing_and_emit_t
     and alert tables move between workers (standby, active, recovered) and must lose nothing on the way."""
     env = Env(make_env(tmp_path_factory, broker).vars | {"SAHELWATCH_PARTITIONS": "6"})
     steps = one_by_one(random.Random(20230906), scenario_lines(*ALL_SCENARIOS), per_article=8)
-    again = [steps[0][0], steps[1][0], steps[2][1]]  # seen before any change, published again after the last
+    # Stories from the first records of the dedup table's changelog, seen again once each change is over and
+    # after the last: whichever worker holds the table then must have recovered all of it.
+    again = [steps[0][0], steps[1][0], steps[2][1]]
+    for probe, step in zip((steps[3][0], steps[4][0], steps[5][1]), Changes.after_each(len(steps), 3), strict=True):
+        steps[step] = [*steps[step], probe]
     steps[-1] += again
     lines = [line for step in steps for line in step]
     reference = replay(env, lines, tmp_path)
     assert len(reference.alerts) >= 20
-    assert all(category == "duplicates" for category, _ in reference.placed[-len(again) :]), "repeats are copies"
+    repeats = [i for i, line in enumerate(lines) if line in lines[:i]]
+    assert len(repeats) == 6 and all(reference.placed[i][0] == "duplicates" for i in repeats), "repeats are copies"
 
     first, second, third = (
         Worker(

@@ -321,23 +321,25 @@ def test_changelog_records_fetched_while_the_flow_stops_are_fetched_again(app: f
 
 
 @pytest.mark.parametrize(
-    ("position", "sought"),
+    ("position", "subscribed", "sought"),
     [
-        (124, [(0, "changelog")]),  # where the dropped records left it: back to the first of them
-        (50, []),  # sought elsewhere since they were fetched: the later seek stands
-        (None, []),  # no position (being reset): nothing to go back from
+        (124, True, [(0, "changelog")]),  # where the dropped records left it: back to the first of them
+        (50, True, []),  # sought elsewhere since they were fetched: the later seek stands
+        (None, True, []),  # no position (being reset): nothing to go back from
+        (124, False, []),  # unsubscribed: the consumer is stopping
     ],
 )
 def test_fetching_again_goes_back_only_from_where_the_dropped_records_left_the_partition(
-    app: faust.App, position: int | None, sought: list[tuple[int, str]]
+    app: faust.App, position: int | None, subscribed: bool, sought: list[tuple[int, str]]
 ) -> None:
     changelog = TP(sorted(app.tables.changelog_topics)[0], 0)
     unassigned = TP("elsewhere-changelog", 0)
     seeks: list[tuple[int, str]] = []
     state = SimpleNamespace(has_valid_position=position is not None, position=position)
     assignment = SimpleNamespace(state_value=lambda tp: state if tp == changelog else None)
+    subscription = SimpleNamespace(assignment=assignment) if subscribed else None
     aiokafka_consumer = SimpleNamespace(
-        _fetcher=SimpleNamespace(_subscriptions=SimpleNamespace(subscription=SimpleNamespace(assignment=assignment))),
+        _fetcher=SimpleNamespace(_subscriptions=SimpleNamespace(subscription=subscription)),
         seek=lambda tp, offset: seeks.append((offset, "changelog" if tp == changelog else str(tp))),
     )
     thread = app.consumer._thread

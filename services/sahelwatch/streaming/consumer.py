@@ -98,9 +98,11 @@ class _ConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):
 
     async def _fetch_again(self, dropped: Mapping[TP, tuple[int, int]]) -> None:
         consumer = self._ensure_consumer()
-        assignment = consumer._fetcher._subscriptions.subscription.assignment
+        subscription = consumer._fetcher._subscriptions.subscription
+        if subscription is None:  # unsubscribed: the consumer is stopping
+            return
         for tp, (first, last) in dropped.items():
-            state = assignment.state_value(tp)
+            state = subscription.assignment.state_value(tp)
             if state is not None and state.has_valid_position and state.position == last + 1:
                 consumer.seek(tp, first)
                 log.info("%s: records %d to %d came while the flow was stopped; fetched again", tp, first, last)
