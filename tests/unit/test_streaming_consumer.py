@@ -292,9 +292,11 @@ def test_changelog_records_fetched_while_the_flow_stops_are_fetched_again(app: f
         raw: [SimpleNamespace(offset=offset) for offset in (40, 41)],
     }
     asked: list[dict[TP, tuple[int, int]]] = []
+    never = asyncio.Event()
 
     async def fetch_again(dropped: dict[TP, tuple[int, int]]) -> None:
         asked.append(dict(dropped))
+        await never.wait()  # the thread busy: the records must come back all the same
 
     def getmany_stopping_the_flow(stops: bool) -> Callable[..., Any]:
         async def getmany(active_partitions: Any, timeout: float) -> dict[TP, Any]:
@@ -312,9 +314,13 @@ def test_changelog_records_fetched_while_the_flow_stops_are_fetched_again(app: f
         for stops in (False, True):
             consumer.resume_flow()
             consumer._getmany = getmany_stopping_the_flow(stops)  # type: ignore[method-assign]
-            returned, _ = app.loop.run_until_complete(consumer._wait_next_records(timeout=0))
-            assert returned is records, "Faust's getmany gets them as fetched, and drops them itself"
+            returned, _ = app.loop.run_until_complete(asyncio.wait_for(consumer._wait_next_records(timeout=0), 1))
+            assert returned is records, "at once, for Faust's getmany to drop on the same check of the flow"
+            app.loop.run_until_complete(asyncio.sleep(0))
     finally:
+        for task in list(consumer._fetching_again):
+            task.cancel()
+        app.loop.run_until_complete(asyncio.sleep(0))
         consumer._getmany, consumer._get_active_partitions, thread.fetch_again = saved  # type: ignore[method-assign]
         consumer.resume_flow()
     assert asked == [{changelog: (0, 123)}], "only when the flow stopped, and only the changelog's"

@@ -59,6 +59,7 @@ went out as first occurrences in CI twice). Such records are now fetched again
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable, Collection, Mapping
 from typing import Any, cast
@@ -94,7 +95,10 @@ class _ConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):
     async def fetch_again(self, dropped: Mapping[TP, tuple[int, int]]) -> None:
         """Send each partition back to the first of the records dropped (first and last offsets), unless it
         was sought elsewhere since they were fetched."""
-        await self.call_thread(self._fetch_again, dropped)
+        try:
+            await self.call_thread(self._fetch_again, dropped)
+        except Exception:  # the consumer stopping: whoever takes the partitions reads them from their stores
+            log.exception("could not send %s back to the records dropped", sorted(dropped))
 
     async def _fetch_again(self, dropped: Mapping[TP, tuple[int, int]]) -> None:
         consumer = self._ensure_consumer()
@@ -214,6 +218,7 @@ class Consumer(faust_aiokafka.Consumer):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._read_offset = _NeverRead()
+        self._fetching_again: set[asyncio.Future[None]] = set()  # kept until done (the loop keeps weak references)
         #: How many seeks to the committed offsets there were, and where the last one left each stream partition.
         self.sought: tuple[int, Mapping[TP, int]] = (0, {})
 
@@ -254,7 +259,11 @@ class Consumer(faust_aiokafka.Consumer):
                 if batch and tp.topic in changelogs
             }
             if dropped:
-                await cast(_ConsumerThread, self._thread).fetch_again(dropped)
+                # Not awaited: Faust's getmany decides to drop the records on this same check, as this returns;
+                # a wait here would let the flow resume first, and the stream records would be handed out.
+                task = asyncio.ensure_future(cast(_ConsumerThread, self._thread).fetch_again(dropped))
+                self._fetching_again.add(task)
+                task.add_done_callback(self._fetching_again.discard)
         return records, active_partitions
 
     def next_to_handle(self, tp: TP) -> int | None:
