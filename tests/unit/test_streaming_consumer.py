@@ -20,6 +20,7 @@ from faust.types import TP
 from sahelwatch.config import Settings
 from sahelwatch.streaming.app import create_app
 from sahelwatch.streaming.consumer import FETCH_WAIT_MS, IDLE_FETCH_WAIT_MS, wait_longer_when_nothing_is_left_out
+from sahelwatch.streaming.producer_buffer import DrainingBuffer
 
 
 @pytest.fixture(scope="module")
@@ -356,3 +357,8 @@ def test_fetching_again_goes_back_only_from_where_the_dropped_records_left_the_p
     finally:
         thread._ensure_consumer = original
     assert seeks == sought
+
+
+def test_the_app_s_producer_buffer_drains_on_flush(app: faust.App) -> None:
+    """A commit flushes it before committing offsets: see producer_buffer.py."""
+    assert isinstance(app.producer.buffer, DrainingBuffer)

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Iterator, MutableMapping
 from typing import Any
 
 import pytest
 
-from sahelwatch.streaming.table_writes import BufferedTable, changelog_sent
+from sahelwatch.streaming.table_writes import BufferedTable
 
 
 class RecordingTable(MutableMapping[str, Any]):
@@ -132,33 +131,3 @@ def test_reads_go_to_the_store_when_one_is_given_and_writes_to_the_table() -> No
     assert table.reads == 0
     assert table.log == [("gone", None), ("added", 1)] and table.data == {"story": "s", "added": 1}
     assert BufferedTable(table).get("story") == "s" and table.reads == 2  # without a store, the table's reads
-
-
-class SlowBuffer:
-    """A producer buffer whose flush, like Faust's, gives up after a while with records left."""
-
-    def __init__(self, queued: int, state: str = "running") -> None:
-        self.queued, self.state, self.flushes = queued, state, 0
-
-    @property
-    def size(self) -> int:
-        return self.queued
-
-    async def flush(self) -> None:
-        self.flushes += 1
-        self.queued = max(0, self.queued - 2)  # two records left before it gave up
-
-
-def test_changelog_sent_waits_until_the_buffer_is_empty() -> None:
-    buffer = SlowBuffer(queued=5)
-    asyncio.run(changelog_sent(buffer))
-    assert (buffer.size, buffer.flushes) == (0, 3)
-    empty = SlowBuffer(queued=0)
-    asyncio.run(changelog_sent(empty))
-    assert empty.flushes == 0
-
-
-def test_changelog_sent_stops_waiting_once_the_producer_stops() -> None:
-    stopping = SlowBuffer(queued=5, state="stopping")  # Faust's flush raises then: the worker is going down
-    asyncio.run(changelog_sent(stopping))
-    assert (stopping.size, stopping.flushes) == (5, 0)

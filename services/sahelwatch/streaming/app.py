@@ -41,8 +41,9 @@ from sahelwatch.streaming.consumer import Consumer, use_worker_consumer
 from sahelwatch.streaming.credentials import faust_credentials
 from sahelwatch.streaming.in_order import InOrder
 from sahelwatch.streaming.prepare_pool import Prepared, PreparePool
+from sahelwatch.streaming.producer_buffer import use_draining_producer
 from sahelwatch.streaming.sensor import setup_sensor
-from sahelwatch.streaming.table_writes import BufferedTable, changelog_sent
+from sahelwatch.streaming.table_writes import BufferedTable
 from sahelwatch.wiring import build_pipeline
 
 log = logging.getLogger(__name__)
@@ -115,6 +116,7 @@ def create_app(settings: Settings) -> faust.App:
     _serve_only_our_pages(app)
     sequenced_topic = f"{settings.app_id}-dedup"
     use_worker_consumer(app.transport, drained_first={sequenced_topic})  # work in flight before new input
+    use_draining_producer(app.transport)  # a commit waits until the table writes reach the Kafka producer
     keep_owned_records_on_resume(app)
     topics = settings.topics
     raw = _bytes_topic(app, topics.raw, maxsize=INPUT_BUFFER)
@@ -224,7 +226,6 @@ def create_app(settings: Settings) -> faust.App:
             except BaseException:
                 derived.stale = True  # cut short amid an article: the index may hold what the table will not
                 raise
-            await changelog_sent(app.producer.buffer)  # before the record is acknowledged (see table_writes.py)
             metrics.dedup_index_bands.set(len(derived.index.bands))
             metrics.alert_active_keys.set(len(alert_state.get("active") or ()))
 

@@ -51,9 +51,9 @@ the flow is stopped and seeks the stream partitions back to their committed
 offsets, but never the changelogs, whose consumer has moved past the dropped
 records: the recovery then read the changelog from the next record on, and the
 table lacked its first records for good (a worker that took the dedup table
-over in the join-and-leave test recovered it without its first 124 records, its
-first 122 stories, in about one run in ten under load; copies of those stories
-went out as first occurrences in CI twice). Such records are now fetched again
+over in the join-and-leave test recovered it without its first 122 to 126
+records in 3 of about 20 runs under load; copies of those stories went out as
+first occurrences in CI twice). Such records are now fetched again
 (``Consumer._wait_next_records``).
 """
 
@@ -260,7 +260,7 @@ class Consumer(faust_aiokafka.Consumer):
             }
             if dropped:
                 # Not awaited: Faust's getmany decides to drop the records on this same check, as this returns;
-                # a wait here would let the flow resume first, and the stream records would be handed out.
+                # a wait here could let the flow resume first, and the stream records would be handed out.
                 task = asyncio.ensure_future(cast(_ConsumerThread, self._thread).fetch_again(dropped))
                 self._fetching_again.add(task)
                 task.add_done_callback(self._fetching_again.discard)

@@ -23,7 +23,7 @@ after it (see ``Deduplicator._redelivery``).
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, MutableMapping
-from typing import Any, Protocol
+from typing import Any
 
 _DELETED = object()
 _ABSENT = object()
@@ -95,29 +95,3 @@ class BufferedTable(MutableMapping[str, Any]):
             else:
                 self._table[key] = value
         return len(writes)
-
-
-class _ChangelogBuffer(Protocol):
-    """What ``changelog_sent`` needs of Faust's ``ProducerBuffer`` (``app.producer.buffer``)."""
-
-    @property
-    def state(self) -> str: ...
-
-    @property
-    def size(self) -> int: ...
-
-    async def flush(self) -> None: ...
-
-
-async def changelog_sent(buffer: _ChangelogBuffer) -> None:
-    """Wait until Faust has handed every queued changelog record to the Kafka producer.
-
-    A table write queues its changelog record in Faust's producer buffer, and a commit flushes
-    that buffer before it commits offsets; but the flush gives up after 0.1 s without a record
-    leaving (a busy event loop), and the commit goes ahead. An acknowledged dedup record could so
-    be committed before its table writes reached the changelog, and a worker taking the partition
-    over would recover a table without them. Called before a record is acknowledged, this leaves
-    nothing of it in the buffer for a commit to outrun.
-    """
-    while buffer.size and buffer.state == "running":
-        await buffer.flush()
