@@ -97,7 +97,7 @@ class _ConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):
         was sought elsewhere since they were fetched."""
         try:
             await self.call_thread(self._fetch_again, dropped)
-        except Exception:  # the consumer stopping: whoever takes the partitions reads them from their stores
+        except Exception:  # the consumer stopping or gone: the next recovery seeks the changelogs itself
             log.exception("could not send %s back to the records dropped", sorted(dropped))
 
     async def _fetch_again(self, dropped: Mapping[TP, tuple[int, int]]) -> None:
