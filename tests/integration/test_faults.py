@@ -558,8 +558,8 @@ def check_outputs(lines: list[bytes], positions: list[Position], outputs: Output
 
 def changelog_report(env: Env, stories: Iterable[str] = ()) -> str:
     """What the tables' changelogs hold at their end: tells a table's losses on the way to the changelog (a
-    write that never reached it) from those after it (a recovery that missed records), with the workers'
-    stores (their data directories stay in the test's folder)."""
+    write that never reached it) from those after it (a recovery that missed records; the workers' stores,
+    to compare with, stay in their data directories in the test's folder)."""
     lines = []
     for table, wanted in (("dedup-index", [f"story:{story}" for story in stories]), ("alert-state", ["wm0"])):
         records = changelog(env, f"{env.settings.app_id}-{table}-changelog")
