@@ -613,6 +613,59 @@ def machine() -> dict[str, Any]:
     }
 
 
+@dataclass(frozen=True)
+class Goal:
+    """One of the issue's goals: where its figure is in the results, and the bound it must meet."""
+
+    text: str
+    path: tuple[str, ...]
+    unit: str
+    at_least: float | None = None
+    under: float | None = None
+
+    def verdict(self, results: dict[str, Any]) -> dict[str, Any] | None:
+        """Met or not, with the figure; None when this run did not measure it. The backlog's size
+        goes with the worker's figures: a smaller backlog drains faster (a smaller dedup index)."""
+        figure: Any = results
+        for key in self.path:
+            figure = figure.get(key) if isinstance(figure, dict) else None
+        if figure is None:
+            return None
+        met = (self.at_least is None or figure >= self.at_least) and (self.under is None or figure < self.under)
+        shown = f"{figure:g}{self.unit}"
+        if self.path[0] == "one_worker":
+            shown += f" on {results['workload']['articles']:,} articles"
+        return {"goal": self.text, "figure": shown, "met": met}
+
+
+GOALS = (
+    Goal(
+        "one worker draining the backlog, at least 1,000 articles/s",
+        ("one_worker", "articles_per_s"),
+        " articles/s",
+        at_least=1000,
+    ),
+    Goal("one worker's rate, at least half the passthrough's", ("share_of_passthrough",), "", at_least=0.5),
+    Goal(
+        "p99 publish -> articles.tagged at 200 articles/s, under 50 ms",
+        ("latency", "200_per_s", "to_tagged_ms", "p99"),
+        " ms",
+        under=50,
+    ),
+    Goal(
+        "worker and pool after the backlog, peak summed PSS under 400 MB",
+        ("one_worker", "peak_pss_mib"),
+        " MiB",
+        under=400 / 1.048576,
+    ),
+)
+
+
+def goals(results: dict[str, Any]) -> list[dict[str, Any]]:
+    """The verdicts a reader looks for first, of each goal this run measured."""
+    return [verdict for goal in GOALS if (verdict := goal.verdict(results)) is not None]
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--articles", type=int, default=100_000, help="workload size of the throughput runs")
@@ -677,8 +730,11 @@ def main() -> int:
         results["share_of_passthrough"] = round(rates["one"] / rates["passthrough"], 2)
     if {"one", "two"} <= rates.keys():
         results["two_over_one"] = round(rates["two"] / rates["one"], 2)
+    results["goals"] = goals(results)
     args.out.write_text(json.dumps(results, indent=2))
     print(json.dumps(results, indent=2))
+    for verdict in results["goals"]:
+        print(f"{'met' if verdict['met'] else 'NOT MET':>8}  {verdict['goal']}: {verdict['figure']}")
     return 0
 
 
