@@ -74,6 +74,8 @@ echo "==> watching articles.tagged, articles.duplicates and articles.deadletter 
 subscriber_pid=$!
 sleep 2  # let the subscriber join before anything is published
 echo "==> publishing the project's sample articles, the shared seeds and one malformed record"
+echo "    (dated 26 July to 12 August 2023, before the week's last articles: tagged and deduplicated as usual, but more"
+echo "    than the rules' allowed lateness behind the alert windows' watermark, so they change no alert: sahelwatch_late_articles_total)"
 "$BIN/sahelwatch" publish examples/articles.jsonl examples/page.html
 "$BIN/sahelwatch" publish --source sahel-dispatch.example --published-at 2023-08-07T09:00:00+00:00 examples/note.txt
 if [ ${#seeds[@]} -gt 0 ]; then
