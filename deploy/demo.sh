@@ -57,8 +57,9 @@ done
 curl -fsS "http://127.0.0.1:$SAHELWATCH_WEB_PORT/health" && echo
 
 scenario=tests/fixtures/scenarios/week_august_2023.jsonl
-echo "==> publishing a week of August 2023 ($(grep -c . "$scenario") articles) as a live feed would, 25 a second"
-"$BIN/sahelwatch" publish --rate 25 "$scenario"
+echo "==> publishing a week of August 2023 ($(grep -c . "$scenario") articles) as a live feed would: five minutes of it"
+echo "    at a time, each once the worker has output the last (--paced), so it raises the alerts \`sahelwatch replay\` does"
+"$BIN/sahelwatch" publish --paced "$scenario"
 echo "==> the alerts it raised (alerts.intervention, alerts.actors):"
 "$BIN/sahelwatch" subscribe --from-beginning --format pretty --timeout 5
 

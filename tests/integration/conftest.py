@@ -17,7 +17,6 @@ import urllib.request
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field, fields
-from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +24,9 @@ import orjson
 import pytest
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
 
+from sahelwatch.cli.pacing import event_time_steps, published_at, send_paced, step_for
 from sahelwatch.config import Settings, load_settings
+from sahelwatch.inputs import Record
 
 pytestmark = pytest.mark.integration
 
@@ -277,36 +278,20 @@ def worker(env: Env, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Worke
 
 
 SCENARIOS = Path(__file__).resolve().parents[1] / "fixtures" / "scenarios"
-STEP = timedelta(minutes=5)  # well inside the rules' 10-minute allowed lateness
+STEP = step_for(Settings())  # half the rules' allowed lateness, as ``sahelwatch publish --paced`` steps
 
 
 def steps(lines: list[bytes]) -> list[list[bytes]]:
     """Consecutive articles published within one STEP of the step's first."""
-    out: list[list[bytes]] = []
-    first: datetime | None = None
-    for line in lines:
-        when = datetime.fromisoformat(orjson.loads(line)["published_at"].replace("Z", "+00:00"))
-        if first is None or when - first >= STEP:
-            out.append([])
-            first = when
-        out[-1].append(line)
-    return out
-
-
-OUTPUTS = ("tagged", "duplicates")
+    return list(event_time_steps(lines, published_at, STEP))
 
 
 def publish_paced(env: Env, lines: list[bytes]) -> None:
-    """Publish step by step, each step processed (seen on the output topics) before the next."""
-    outputs = tuple(getattr(env.settings.topics, name) for name in OUTPUTS)
+    """Publish as ``sahelwatch publish --paced`` does: step by step, each step output before the next."""
     producer = KafkaProducer(bootstrap_servers=env.settings.bootstrap_servers, acks="all")
-    published = env.count(*outputs)
+    records = [Record(orjson.loads(line)["id"].encode(), line, "test") for line in lines]
     try:
-        for step in steps(lines):
-            for line in step:
-                producer.send(env.settings.topics.raw, key=orjson.loads(line)["id"].encode(), value=line)
-            producer.flush()
-            published += len(step)
-            env.wait_for_count(outputs, published, timeout=60)
+        sent, done = send_paced(producer, env.settings.topics.raw, records, env.settings, step_timeout=60)
     finally:
         producer.close()
+    assert done, f"the worker output fewer than the {sent} records sent within 60 s of a step"

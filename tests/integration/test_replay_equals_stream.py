@@ -83,3 +83,40 @@ def test_a_worker_killed_mid_stream_loses_no_alert_and_repeats_none_but_by_id(
     for alert in streamed:
         assert by_id.setdefault(alert["alert_id"], alert) == alert, "a repeat must be the same alert"
     assert by_id == expected
+
+
+def test_publish_paced_sends_a_file_of_past_articles_so_that_the_stream_raises_the_replay_alerts(
+    tmp_path_factory: pytest.TempPathFactory, broker: str, tmp_path: Path
+) -> None:
+    """What ``make demo`` does with its week: ``sahelwatch publish --paced``, against one worker."""
+    env = make_env(tmp_path_factory, broker)
+    scenario = SCENARIOS / "week_august_2023.jsonl"
+    lines = [line for line in scenario.read_bytes().splitlines() if line.strip()]
+    expected = replay_alerts(env, lines, tmp_path)
+    worker = Worker(env, tmp_path / "worker.log").start()
+    try:
+        worker.wait_ready()
+        result = env.run_cli("publish", "--paced", str(scenario))
+        assert f"sent {len(lines)} to {env.settings.topics.raw}" in result.stdout
+        env.wait_for_count(env.settings.topics.alerts(), len(expected), timeout=30)
+        streamed = [comparable(m["value"]) for m in env.consume(env.settings.topics.alerts(), len(expected))]
+    finally:
+        assert worker.stop() == 0, worker.log()
+    assert {a["alert_id"]: a for a in streamed} == expected
+    assert len(streamed) == len(expected), "an alert was emitted twice"
+
+
+def test_publish_paced_stops_with_the_reason_when_nothing_comes_out(
+    tmp_path_factory: pytest.TempPathFactory, broker: str, tmp_path: Path
+) -> None:
+    env = make_env(tmp_path_factory, broker)
+    article = (SCENARIOS / "week_august_2023.jsonl").read_bytes().splitlines()[0]
+    (tmp_path / "one.jsonl").write_bytes(article + b"\n")
+    missing = env.run_cli("publish", "--paced", str(tmp_path / "one.jsonl"), check=False)
+    assert missing.returncode == 1
+    assert "cannot pace on output topics that do not exist" in missing.stderr
+    assert env.settings.topics.tagged in missing.stderr
+    env.run_cli("topics", "create")  # the topics exist, but no worker reads the input
+    stalled = env.run_cli("publish", "--paced", "--step-timeout", "2", str(tmp_path / "one.jsonl"), check=False)
+    assert stalled.returncode == 1
+    assert "stopped: 1 records sent, fewer came out on the output topics within 2 s" in stalled.stderr
