@@ -25,10 +25,10 @@ from datetime import datetime, timedelta
 from typing import TypeVar
 
 import orjson
-from kafka import KafkaConsumer, KafkaProducer, TopicPartition
+from kafka import KafkaProducer, TopicPartition
 from kafka.errors import UnknownTopicOrPartitionError
 
-from sahelwatch.clients import connection_options
+from sahelwatch.clients import consumer
 from sahelwatch.config import Settings
 from sahelwatch.core.alerts import load_rules
 from sahelwatch.core.model import parse_time
@@ -108,7 +108,7 @@ class OutputWatch:
 
     def __init__(self, settings: Settings) -> None:
         topics = settings.topics
-        self._consumer = KafkaConsumer(group_id=None, enable_auto_commit=False, **connection_options(settings))
+        self._consumer = consumer(settings, [], from_beginning=False)  # reads end offsets only
         found = {
             name: self._consumer.partitions_for_topic(name)
             for name in (topics.tagged, topics.duplicates, topics.deadletter)
