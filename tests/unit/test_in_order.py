@@ -15,10 +15,15 @@ RAW, DEDUP = TP("articles.raw", 0), TP("app-dedup", 0)
 
 
 class Consumer:
-    """What ``InOrder`` reads of the worker's consumer: its seeks so far and where the last one left each partition."""
+    """What ``InOrder`` uses of the worker's consumer: its seeks so far and where the last one left each partition,
+    and the messages it is told were left."""
 
     def __init__(self, positions: Mapping[TP, int]) -> None:
         self.sought: tuple[int, Mapping[TP, int]] = (1, positions)
+        self.left: list[tuple[TP, int]] = []
+
+    def leave(self, message: Any) -> None:
+        self.left.append((message.tp, message.offset))
 
     def seek(self, positions: Mapping[TP, int]) -> None:
         self.sought = (self.sought[0] + 1, positions)
@@ -32,7 +37,7 @@ def admitted(in_order: InOrder, *deliveries: tuple[TP, int]) -> list[tuple[TP, i
 
 
 def in_order_of(consumer: Consumer) -> InOrder:
-    return InOrder(lambda: consumer.sought)
+    return InOrder(lambda: consumer.sought, consumer.leave)
 
 
 def test_records_kept_over_a_rebalance_wait_for_the_earlier_ones_the_seek_fetches_again() -> None:
@@ -86,3 +91,11 @@ def test_records_that_never_come_are_given_up_on_after_many_later_ones(caplog: p
     assert admitted(in_order, *later) == later[GIVE_UP_AFTER:]
     assert "record 0 never came" in caplog.text
     assert admitted(in_order, (RAW, 5), (RAW, 100 + GIVE_UP_AFTER + 2)) == [(RAW, 100 + GIVE_UP_AFTER + 2)]
+
+
+def test_the_records_left_out_are_left_to_the_consumer_not_to_wait_for_them() -> None:
+    """A left record is never acknowledged: Faust's waits for acknowledgements must not hold on it."""
+    consumer = Consumer({RAW: 78})
+    in_order = in_order_of(consumer)
+    assert admitted(in_order, (RAW, 88), (RAW, 78), (RAW, 78), (RAW, 79)) == [(RAW, 78), (RAW, 79)]
+    assert consumer.left == [(RAW, 88), (RAW, 78)]  # early, then already handed out

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping
+from typing import Any
 
 from faust.types import TP, EventT
 
@@ -36,14 +37,22 @@ GIVE_UP_AFTER = 10_000
 class InOrder:
     """Admits each partition's events in offset order, starting again from the consumer's every seek."""
 
-    def __init__(self, sought: Callable[[], tuple[int, Mapping[TP, int]]]) -> None:
+    def __init__(self, sought: Callable[[], tuple[int, Mapping[TP, int]]], leave: Callable[[Any], None]) -> None:
         self._sought = sought  # the consumer's: how many seeks so far, and where the last one left each partition
+        self._leave = leave  # the consumer's: a message left unacknowledged on purpose (``Consumer.leave``)
         self._seeks = 0
         self._expected: dict[TP, int] = {}
         self._early: dict[TP, int] = {}  # early records in a row
 
     def admits(self, event: EventT[object]) -> bool:
-        """Whether the event is its partition's next record (which it then counts as handed out)."""
+        """Whether the event is its partition's next record (which it then counts as handed out); one that is
+        not is left to the consumer as not to be waited for."""
+        if self._next(event):
+            return True
+        self._leave(event.message)
+        return False
+
+    def _next(self, event: EventT[object]) -> bool:
         seeks, positions = self._sought()
         if seeks != self._seeks:  # the partitions were sought again: their records come from there
             self._seeks = seeks
