@@ -7,7 +7,9 @@ new set of stories (a quarter of the words swapped for other corpus words, so a 
 is not a copy of the last), one article in 25 an exact copy carried by another outlet,
 and the Sahel scenario articles of ``tests/fixtures/scenarios`` at their own times, so
 that alerts fire. Event time runs from 1 August to 10 September 2023, in publication
-order.
+order. ``--body-words N`` cuts every body to N words: the stages then have little text
+to work on, while the pipeline's Kafka traffic, events and table writes stay as they
+were, which tells what a worker costs beyond its stages.
 
 Runs, one after the other on the same broker and data:
 
@@ -94,8 +96,10 @@ class Input:
     raw: bytes
 
 
-def workload(count: int, seed: int = 7) -> list[Input]:
-    """``count`` articles in event-time order, the scenarios among them."""
+def workload(count: int, seed: int = 7, body_words: int | None = None) -> list[Input]:
+    """``count`` articles in event-time order, the scenarios among them; with ``body_words``, every
+    body cut to that many words, which leaves the stages little text to work on and the pipeline's
+    Kafka traffic, events and table writes as they were."""
     rows = [r for r in map(orjson.loads, CORPUS.read_bytes().splitlines()) if r.get("text")]
     scenarios = [orjson.loads(line) for p in sorted(SCENARIOS.glob("*.jsonl")) for line in p.read_bytes().splitlines()]
     rng = random.Random(seed)
@@ -126,6 +130,8 @@ def workload(count: int, seed: int = 7) -> list[Input]:
         )
     articles += scenarios
     articles.sort(key=lambda a: a["published_at"])
+    if body_words is not None:
+        articles = [a | {"body": " ".join(a["body"].split()[:body_words])} if "body" in a else a for a in articles]
     return [
         Input(a["id"], datetime.fromisoformat(a["published_at"].replace("Z", "+00:00")), orjson.dumps(a))
         for a in articles
@@ -662,8 +668,13 @@ GOALS = (
 
 
 def goals(results: dict[str, Any]) -> list[dict[str, Any]]:
-    """The verdicts a reader looks for first, of each goal this run measured."""
-    return [verdict for goal in GOALS if (verdict := goal.verdict(results)) is not None]
+    """The verdicts a reader looks for first, of each goal this run measured (on cut bodies, saying so)."""
+    verdicts = [verdict for goal in GOALS if (verdict := goal.verdict(results)) is not None]
+    words = results["workload"].get("body_words")
+    if words is not None:
+        for verdict in verdicts:
+            verdict["figure"] += f", bodies cut to {words} words"
+    return verdicts
 
 
 def main() -> int:
@@ -681,6 +692,11 @@ def main() -> int:
     parser.add_argument("--runs", type=lambda text: set(text.split(",")), default=set(RUNS) | {"latency"})
     parser.add_argument("--profile", type=Path, help="py-spy samples of the single worker (collapsed stacks)")
     parser.add_argument("--out", type=Path, default=ROOT / ".local" / "bench" / "stream.json")
+    parser.add_argument(
+        "--body-words",
+        type=int,
+        help="cut every article's body to this many words: what the pipeline costs beyond its stages' text work",
+    )
     args = parser.parse_args()
     if not CORPUS.is_file():
         print(f"stream bench skipped: the background corpus is not at {CORPUS}")
@@ -688,7 +704,7 @@ def main() -> int:
     folder = ROOT / ".local" / "bench" / "stream-run"  # worker stores and logs, wherever the figures go
     shutil.rmtree(folder, ignore_errors=True)
     folder.mkdir(parents=True)
-    inputs = workload(args.articles)
+    inputs = workload(args.articles, body_words=args.body_words)
     broker = Broker(args.broker, uuid.uuid4().hex[:6])
     results: dict[str, Any] = {"command": " ".join(["python", "bench/stream.py", *sys.argv[1:]]), "machine": machine()}
     try:
@@ -699,6 +715,8 @@ def main() -> int:
             "mean_bytes": round(sum(len(i.raw) for i in inputs) / len(inputs)),
             "published_in_s": round(seconds, 1),
         }
+        if args.body_words is not None:
+            results["workload"]["body_words"] = args.body_words
         if "one" in args.runs:
             results["one_worker"] = throughput(broker, one, "one", 1, len(inputs), folder, args.profile)
             print(f"one worker: {results['one_worker']}", flush=True)
@@ -715,7 +733,7 @@ def main() -> int:
             results["latency"] = {
                 f"{rate:g}_per_s": latency(
                     broker,
-                    workload(int(rate * (args.latency_warm_up + args.latency_seconds))),
+                    workload(int(rate * (args.latency_warm_up + args.latency_seconds)), body_words=args.body_words),
                     rate,
                     args.latency_warm_up,
                     folder,

@@ -7,6 +7,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import orjson
+import pytest
+
 BENCH = Path(__file__).resolve().parents[2] / "bench" / "stream.py"
 
 
@@ -45,3 +48,24 @@ def test_goals_a_run_did_not_measure_are_left_out() -> None:
         {"goal": "p99 publish -> articles.tagged at 200 articles/s, under 50 ms", "figure": "12 ms", "met": True}
     ]
     assert bench.goals({"workload": {"articles": 3}, "latency": {"100_per_s": {}}}) == []
+
+
+def test_verdicts_of_a_run_on_cut_bodies_say_so() -> None:
+    bench = _bench()
+    results = _results(1500.0, 0.26, 30.0, 220.0)
+    results["workload"]["body_words"] = 30
+    verdicts = bench.goals(results)
+    assert verdicts[0]["figure"] == "1500 articles/s on 100,000 articles, bodies cut to 30 words"
+    assert all(v["figure"].endswith(", bodies cut to 30 words") for v in verdicts)
+
+
+def test_the_workload_cut_to_a_few_words_keeps_its_articles_and_their_order() -> None:
+    bench = _bench()
+    if not bench.CORPUS.is_file():
+        pytest.skip(f"the background corpus is not at {bench.CORPUS}")
+    full, cut = bench.workload(300), bench.workload(300, body_words=5)
+    assert [(i.id, i.published_at) for i in cut] == [(i.id, i.published_at) for i in full]
+    pairs = zip(full, cut, strict=True)
+    bodies = [(orjson.loads(a.raw).get("body"), orjson.loads(b.raw).get("body")) for a, b in pairs]
+    assert all(short == " ".join(whole.split()[:5]) for whole, short in bodies if whole is not None)
+    assert any(len(whole.split()) > 5 for whole, _ in bodies if whole is not None)
