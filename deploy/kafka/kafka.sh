@@ -72,6 +72,7 @@ resolve_state_dir() {  # resolve_state_dir [--create]
     DATA_DIR="$KAFKA_STATE_DIR/data"
     LOG_DIR="$KAFKA_STATE_DIR/logs"
     LOG_FILE="$LOG_DIR/server.log"
+    LIFECYCLE_FILE="$LOG_DIR/lifecycle.log"  # start and stop lines only, never rolled (log4j.properties)
     OUT_FILE="$LOG_DIR/kafka.out"        # JVM stdout/stderr (crashes land here)
     PID_FILE="$KAFKA_STATE_DIR/kafka.pid"
     CLUSTER_ID_FILE="$KAFKA_STATE_DIR/cluster.id"
@@ -241,10 +242,10 @@ format_storage() {
 }
 
 start_broker() {
-    # Only look at log lines written after this point: server.log is appended
+    # Only look at lines written after this point: the lifecycle log is appended
     # to across restarts and would otherwise still say "started" from last time.
     LOG_OFFSET=0
-    if [[ -f "$LOG_FILE" ]]; then LOG_OFFSET="$(wc -c <"$LOG_FILE")"; fi
+    if [[ -f "$LIFECYCLE_FILE" ]]; then LOG_OFFSET="$(wc -c <"$LIFECYCLE_FILE")"; fi
     : >"$OUT_FILE"
     # nohup + </dev/null: survive the calling shell. 9>&-: do not hand the lock
     # fd to the long-lived broker, or the lock would be held until it exits.
@@ -253,16 +254,10 @@ start_broker() {
     echo $! >"$PID_FILE"
 }
 
-# True once the log (since LOG_OFFSET) has the ready line. If the file was
-# rolled meanwhile it is shorter than the offset: then search it whole.
+# True once the lifecycle log (since LOG_OFFSET) has the ready line.
 log_says_started() {
-    [[ -f "$LOG_FILE" ]] || return 1
-    local size from
-    size="$(wc -c <"$LOG_FILE")"
-    from=$(( size < LOG_OFFSET ? 1 : LOG_OFFSET + 1 ))
-    # Not grep -q: it quits at the first match, and tail, still writing (the start logs every partition
-    # it loads, a few MB with many topics), dies of SIGPIPE, which pipefail turns into "not started".
-    tail -c "+$from" "$LOG_FILE" | grep -F "$READY_LOG_LINE" >/dev/null
+    [[ -f "$LIFECYCLE_FILE" ]] || return 1
+    tail -c "+$(( LOG_OFFSET + 1 ))" "$LIFECYCLE_FILE" | grep -F "$READY_LOG_LINE" >/dev/null
 }
 
 wait_until_ready() {  # wait_until_ready PID START_MS
