@@ -714,9 +714,7 @@ def main() -> int:
             "articles": len(inputs),
             "mean_bytes": round(sum(len(i.raw) for i in inputs) / len(inputs)),
             "published_in_s": round(seconds, 1),
-        }
-        if args.body_words is not None:
-            results["workload"]["body_words"] = args.body_words
+        } | ({} if args.body_words is None else {"body_words": args.body_words})
         if "one" in args.runs:
             results["one_worker"] = throughput(broker, one, "one", 1, len(inputs), folder, args.profile)
             print(f"one worker: {results['one_worker']}", flush=True)

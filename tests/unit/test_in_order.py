@@ -37,7 +37,7 @@ def admitted(in_order: InOrder, *deliveries: tuple[TP, int]) -> list[tuple[TP, i
 
 
 def in_order_of(consumer: Consumer) -> InOrder:
-    return InOrder(lambda: consumer.sought, consumer.leave)
+    return InOrder(lambda: consumer)
 
 
 def test_records_kept_over_a_rebalance_wait_for_the_earlier_ones_the_seek_fetches_again() -> None:

@@ -135,7 +135,7 @@ def create_app(settings: Settings) -> faust.App:
     metrics.knowledge.info(default_knowledge().versions | {"rules": pipeline.rules.version})
 
     pool = PreparePool(settings)
-    in_order = InOrder(lambda: cast(Consumer, app.consumer).sought, lambda m: cast(Consumer, app.consumer).leave(m))
+    in_order = InOrder(lambda: cast(Consumer, app.consumer))
 
     @app.on_before_shutdown.connect
     def _stop_pool(sender: Any, /, *args: Any, signal: BaseSignalT[Any], **kwargs: Any) -> None:

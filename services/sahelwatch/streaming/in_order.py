@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, Protocol
 
 from faust.types import TP, EventT
 
@@ -34,12 +34,22 @@ log = logging.getLogger(__name__)
 GIVE_UP_AFTER = 10_000
 
 
+class SeekingConsumer(Protocol):
+    """What ``InOrder`` uses of the worker's consumer (``consumer.Consumer``)."""
+
+    @property
+    def sought(self) -> tuple[int, Mapping[TP, int]]:
+        """How many seeks so far, and where the last one left each partition."""
+
+    def leave(self, message: Any) -> None:
+        """A message left unacknowledged on purpose: not to be waited for."""
+
+
 class InOrder:
     """Admits each partition's events in offset order, starting again from the consumer's every seek."""
 
-    def __init__(self, sought: Callable[[], tuple[int, Mapping[TP, int]]], leave: Callable[[Any], None]) -> None:
-        self._sought = sought  # the consumer's: how many seeks so far, and where the last one left each partition
-        self._leave = leave  # the consumer's: a message left unacknowledged on purpose (``Consumer.leave``)
+    def __init__(self, consumer: Callable[[], SeekingConsumer]) -> None:
+        self._consumer = consumer  # the app's consumer, made after the agents are defined
         self._seeks = 0
         self._expected: dict[TP, int] = {}
         self._early: dict[TP, int] = {}  # early records in a row
@@ -49,11 +59,11 @@ class InOrder:
         not is left to the consumer as not to be waited for."""
         if self._next(event):
             return True
-        self._leave(event.message)
+        self._consumer().leave(event.message)
         return False
 
     def _next(self, event: EventT[object]) -> bool:
-        seeks, positions = self._sought()
+        seeks, positions = self._consumer().sought
         if seeks != self._seeks:  # the partitions were sought again: their records come from there
             self._seeks = seeks
             self._expected.clear()
